@@ -4,13 +4,15 @@ export default defineConfig({
   entry: {
     index: "src/index.ts",
     testing: "src/testing/index.ts",
+    postgres: "src/stores/postgres/index.ts",
+    mqtt: "src/sources/mqtt/index.ts",
   },
   format: ["esm", "cjs"],
   dts: true,
   sourcemap: true,
   clean: true,
+  shims: true,
   target: "node20",
   splitting: true,
-  treeshake: false,
-  external: ["vitest"],
+  external: ["vitest", "pg", "pg-copy-streams", "mqtt"],
 });
