@@ -1,0 +1,51 @@
+import * as crypto from "node:crypto";
+import type { Hasher } from "./types.js";
+
+const LEAF_PREFIX = 0x00;
+const NODE_PREFIX = 0x01;
+
+type Digest = (data: Uint8Array | string) => Uint8Array;
+
+function digestFunction(algorithm: string): Digest {
+  if (typeof crypto.hash === "function") {
+    return (data) => crypto.hash(algorithm, data, "buffer");
+  }
+  return (data) => crypto.createHash(algorithm).update(data).digest();
+}
+
+/**
+ * An RFC 9162 {@link Hasher} over any digest `node:crypto` knows (`"sha256"`, `"sha3-256"`,
+ * `"sha512-256"`, …): leaf = `H(0x00 ‖ input)`, node = `H(0x01 ‖ left ‖ right)`.
+ *
+ * @remarks Uses the one-shot `crypto.hash` when the runtime has it (Node ≥ 20.12), otherwise
+ * `crypto.createHash`. Strings given to `digest` are hashed as their UTF-8 bytes.
+ * @param algorithm - A `node:crypto` hash name; it is also the name written into proofs.
+ * @throws Error when `node:crypto` does not support `algorithm`.
+ * @example
+ * ```ts
+ * const sha3 = createNodeHasher("sha3-256");
+ * const root = merkleRootHex([messageHash(payload, sha3)], sha3);
+ * ```
+ */
+export function createNodeHasher(algorithm: string): Hasher {
+  const digest = digestFunction(algorithm);
+  const digestLength = digest(new Uint8Array(0)).byteLength;
+  return {
+    algorithm,
+    digestLength,
+    digest,
+    hashLeaf(leafInput) {
+      const buffer = new Uint8Array(1 + leafInput.byteLength);
+      buffer[0] = LEAF_PREFIX;
+      buffer.set(leafInput, 1);
+      return digest(buffer);
+    },
+    hashChildren(left, right) {
+      const buffer = new Uint8Array(1 + left.byteLength + right.byteLength);
+      buffer[0] = NODE_PREFIX;
+      buffer.set(left, 1);
+      buffer.set(right, 1 + left.byteLength);
+      return digest(buffer);
+    },
+  };
+}
