@@ -10,6 +10,16 @@ export interface VerifyInclusionOptions {
    */
   readonly root?: string;
   /**
+   * The trusted number of leaves (e.g. the anchored batch's message count). When given,
+   * `proof.treeSize` must equal it.
+   *
+   * @remarks The root does not commit to the tree size on its own: some other sizes fold the same
+   * audit path the same way (leaf 0 of a 3-leaf tree proves as leaf 0 of a 4-leaf tree), so
+   * `proof.treeSize` is only trustworthy when checked against a size from the same trusted source
+   * as the root.
+   */
+  readonly treeSize?: number;
+  /**
    * Hasher of the tree; a proof naming another algorithm fails.
    * @defaultValue {@link sha256Hasher}
    */
@@ -19,14 +29,16 @@ export interface VerifyInclusionOptions {
 /**
  * Checks an inclusion proof exactly as RFC 9162 §2.1.3.2 specifies: the leaf hash of
  * `proof.messageHash`, folded with `proof.auditPath` along the path that `leafIndex` and
- * `treeSize` dictate, must give `proof.root` (and `options.root` when given).
+ * `treeSize` dictate, must give `proof.root` (and `options.root` when given). Pass the anchored
+ * root and tree size in `options`: the proof's own fields are claims until they match them.
  *
  * @returns `true` when the proof holds; `false` otherwise, never throwing: for a proof of another
  * algorithm than the hasher's, malformed or wrongly sized hex, a negative or non-integer index or
- * size, `leafIndex ≥ treeSize`, an audit path too long or too short, or a root mismatch.
+ * size, `leafIndex ≥ treeSize`, an audit path too long or too short, or a root or size that differs
+ * from the trusted one.
  * @example
  * ```ts
- * if (!verifyInclusion(proof, { root: anchoredBatchHash })) throw new Error("tampered");
+ * if (!verifyInclusion(proof, { root: batch.batchHash, treeSize: batch.messageCount })) throw new Error("tampered");
  * ```
  */
 export function verifyInclusion(proof: InclusionProof, options: VerifyInclusionOptions = {}): boolean {
@@ -37,6 +49,7 @@ export function verifyInclusion(proof: InclusionProof, options: VerifyInclusionO
     if (!isHexOfLength(options.root, hasher.digestLength)) return false;
     if (!equalBytes(hexToBytes(options.root), root)) return false;
   }
+  if (options.treeSize !== undefined && options.treeSize !== proof.treeSize) return false;
   const computed = rootFromAuditPath(proof, hasher);
   return computed !== undefined && equalBytes(computed, root);
 }

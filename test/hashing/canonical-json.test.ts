@@ -8,6 +8,18 @@ function fromIeee754(hex: string): number {
   return Buffer.from(hex, "hex").readDoubleBE(0);
 }
 
+/** The input with -0 as 0: RFC 8785 writes -0 as 0, the one value that does not come back as it went in. */
+function withoutNegativeZero(value: JsonValue): JsonValue {
+  if (typeof value === "number") return Object.is(value, -0) ? 0 : value;
+  if (Array.isArray(value)) return value.map(withoutNegativeZero);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([name, member]) => [name, withoutNegativeZero(member)]),
+    );
+  }
+  return value;
+}
+
 describe("canonicalJson (RFC 8785)", () => {
   it("serialises the §3.2.2 sample object to the bytes the RFC prints", () => {
     const parsed = JSON.parse(
@@ -124,12 +136,12 @@ describe("canonicalJson (RFC 8785)", () => {
     expect(canonicalJson(bare)).toBe('{"a":1,"b":2}');
   });
 
-  it("agrees with json-canonicalize and round-trips through JSON.parse for random JSON", () => {
+  it("agrees with json-canonicalize and round-trips through JSON.parse (-0 aside) for random JSON", () => {
     fc.assert(
       fc.property(fc.jsonValue({ stringUnit: "binary", maxDepth: 4 }), (value) => {
         const ours = canonicalJson(value as JsonValue);
         expect(ours).toBe(canonicalize(value));
-        expect(JSON.parse(ours)).toEqual(value);
+        expect(JSON.parse(ours)).toEqual(withoutNegativeZero(value as JsonValue));
       }),
       { numRuns: 500 },
     );
