@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type CuttableProxy, startProxy, type TestBroker } from "./support/brokers.js";
+import { publishAll, sleep, uniqueId } from "./support/collect.js";
+import { brokerTargets, forgetSession, startSource } from "./support/targets.js";
+
+const BROKEN =
+  "MQTT.js internals changed: the PUBACK interception in src/sources/mqtt/puback-interceptor.ts no longer " +
+  "holds acknowledgements until ack() — do not upgrade mqtt until it is fixed";
+
+const versionsOf = (mqtt5: boolean): Array<4 | 5> => (mqtt5 ? [4, 5] : [4]);
+
+describe.each(brokerTargets())("PUBACK interception on $name", (target) => {
+  let broker: TestBroker;
+  beforeAll(async () => {
+    broker = await target.start();
+  });
+  afterAll(() => broker.stop());
+
+  describe.each(versionsOf(target.mqtt5))("MQTT protocol %i", (protocolVersion) => {
+    it("redelivers an un-acknowledged message after reconnecting with the same clientId, not an acknowledged one", async () => {
+      const clientId = uniqueId("vb-ack");
+      const topic = `veep/${clientId}/site/dev/data`;
+      const options = { clientId, protocolVersion };
+      const first = await startSource(broker.url, topic, options);
+      await publishAll(broker.url, topic, ["m1", "m2", "m3", "m4", "m5"]);
+      await first.seen.waitForMessages(5);
+      first.seen.messages[0]!.ack();
+      first.seen.messages[1]!.ack();
+      expect(first.source.heldAcks, BROKEN).toBe(3);
+      await sleep(100);
+      await first.source.stop();
+
+      const second = await startSource(broker.url, topic, options);
+      await second.seen.waitForMessages(3).catch(() => {});
+      expect(second.seen.texts(), BROKEN).toEqual(["m3", "m4", "m5"]);
+      for (const m of second.seen.messages) m.ack();
+      await sleep(100);
+      await second.source.stop();
+
+      const third = await startSource(broker.url, topic, options);
+      await sleep(300);
+      await publishAll(broker.url, topic, ["m6"]);
+      await third.seen.waitForMessages(1);
+      await sleep(100);
+      expect(third.seen.texts(), BROKEN).toEqual(["m6"]);
+      third.seen.messages[0]!.ack();
+      await third.source.stop();
+      const errors = [first, second, third].flatMap((r) =>
+        r.seen.statuses.filter((s) => s.state === "error"),
+      );
+      expect(errors, "no PUBACK may escape the interception").toEqual([]);
+      await forgetSession(broker.url, clientId, protocolVersion);
+    });
+
+    it("sends PUBACKs in arrival order: a later ack waits for every earlier one", async () => {
+      const clientId = uniqueId("vb-order");
+      const topic = `veep/${clientId}/site/dev/data`;
+      const options = { clientId, protocolVersion };
+      const first = await startSource(broker.url, topic, options);
+      await publishAll(broker.url, topic, ["a", "b", "c"]);
+      await first.seen.waitForMessages(3);
+      first.seen.messages[2]!.ack();
+      first.seen.messages[1]!.ack();
+      expect(first.source.heldAcks, "acks of b and c must wait for a").toBe(3);
+      await sleep(100);
+      await first.source.stop();
+
+      const second = await startSource(broker.url, topic, options);
+      await second.seen.waitForMessages(3);
+      expect(second.seen.texts(), BROKEN).toEqual(["a", "b", "c"]);
+      second.seen.messages[0]!.ack();
+      expect(second.source.heldAcks).toBe(2);
+      second.seen.messages[1]!.ack();
+      second.seen.messages[1]!.ack(); // twice is harmless
+      second.seen.messages[2]!.ack();
+      expect(second.source.heldAcks).toBe(0);
+      await sleep(100);
+      await second.source.stop();
+
+      const third = await startSource(broker.url, topic, options);
+      await sleep(400);
+      expect(third.seen.texts(), BROKEN).toEqual([]);
+      await third.source.stop();
+      await forgetSession(broker.url, clientId, protocolVersion);
+    });
+  });
+
+  describe("when the connection drops", () => {
+    let proxy: CuttableProxy;
+    beforeAll(async () => {
+      proxy = await startProxy(broker.url);
+    });
+    afterAll(() => proxy.close());
+
+    it("discards acks held for the dropped connection; the broker redelivers those messages", async () => {
+      const clientId = uniqueId("vb-drop");
+      const topic = `veep/${clientId}/site/dev/data`;
+      const { source, seen } = await startSource(proxy.url, topic, { clientId });
+      await publishAll(broker.url, topic, ["x1", "x2", "x3"]);
+      await seen.waitForMessages(3);
+      seen.messages[0]!.ack(); // x1 settled before the drop
+      await sleep(100);
+      const mark = seen.statuses.length;
+      proxy.cut();
+      await seen.waitForStatus("offline", mark);
+      await seen.waitForStatus("online", mark);
+      seen.messages[1]!.ack(); // ack of the dropped connection: ignored
+      await seen.waitForMessages(5);
+      expect(seen.texts()).toEqual(["x1", "x2", "x3", "x2", "x3"]);
+      expect(source.heldAcks, "only the redelivered copies are held").toBe(2);
+      // mosquitto sets DUP on a redelivery; aedes does not.
+      if (target.name !== "aedes") expect(seen.messages[3]!.redelivered).toBe(true);
+      for (const m of seen.messages.slice(3)) m.ack();
+      await sleep(100);
+      await source.stop();
+
+      const again = await startSource(broker.url, topic, { clientId });
+      await sleep(400);
+      expect(again.seen.texts(), "nothing may be redelivered once acknowledged").toEqual([]);
+      await again.source.stop();
+      await forgetSession(broker.url, clientId);
+    });
+  });
+});
