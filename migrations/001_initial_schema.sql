@@ -1,0 +1,68 @@
+-- 001_initial_schema.sql — the seed data model (seed-data-model.md §3), exactly, with its defects fixed.
+--
+-- Tables, columns, types, defaults, CHECK constraints and the 12 indexes (3 primary keys + 9 named
+-- indexes, the GIN index on messages.raw_data included) are the seed's. Fixes, each deliberate:
+--   1. Order: the seed creates `messages` before `devices` although messages references devices.
+--      Here devices, then batches, then messages.
+--   2. Double foreign key: the seed declares messages.batch_id both inline
+--      (`REFERENCES batches(batch_id) ON DELETE CASCADE`) and as `CONSTRAINT fk_batch` without
+--      cascade: two foreign keys, the second of which blocks the cascade seed §6.1 requires.
+--      Here exactly one, named fk_batch, WITH ON DELETE CASCADE.
+--   3. The seed's script (§9.1) runs CREATE DATABASE and \c inside the migration. A migration runs
+--      inside the target database; creating it is a separate, optional step (createDatabase()).
+-- gen_random_uuid() is built into PostgreSQL 13+, so no extension is needed.
+
+CREATE TABLE devices (
+    device_id        VARCHAR(100) PRIMARY KEY,
+    tenant_id        VARCHAR(100) NOT NULL,
+    site_id          VARCHAR(100) NOT NULL,
+    last_seen        TIMESTAMP WITH TIME ZONE DEFAULT NOW(),
+    message_count    BIGINT DEFAULT 0,
+    public_key       VARCHAR(88),
+    firmware_version VARCHAR(50),
+    created_at       TIMESTAMP WITH TIME ZONE DEFAULT NOW(),
+    updated_at       TIMESTAMP WITH TIME ZONE DEFAULT NOW()
+);
+
+CREATE INDEX idx_devices_tenant_site ON devices(tenant_id, site_id);
+CREATE INDEX idx_devices_last_seen ON devices(last_seen DESC);
+
+CREATE TABLE batches (
+    batch_id            UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+    batch_hash          VARCHAR(64) NOT NULL,
+    message_count       INTEGER NOT NULL CHECK (message_count > 0),
+    start_timestamp     TIMESTAMP WITH TIME ZONE NOT NULL,
+    end_timestamp       TIMESTAMP WITH TIME ZONE NOT NULL,
+    solana_tx_signature VARCHAR(88),
+    solana_block_number BIGINT,
+    status              VARCHAR(20) NOT NULL DEFAULT 'pending',
+    created_at          TIMESTAMP WITH TIME ZONE DEFAULT NOW(),
+    confirmed_at        TIMESTAMP WITH TIME ZONE,
+
+    CONSTRAINT check_timestamps CHECK (end_timestamp >= start_timestamp),
+    CONSTRAINT check_status CHECK (status IN ('pending', 'hashing', 'complete', 'failed', 'blockchain_pending', 'blockchain_confirmed'))
+);
+
+CREATE INDEX idx_batches_status ON batches(status);
+CREATE INDEX idx_batches_created_at ON batches(created_at DESC);
+CREATE INDEX idx_batches_hash ON batches(batch_hash);
+
+CREATE TABLE messages (
+    message_id   UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+    batch_id     UUID,
+    device_id    VARCHAR(100) NOT NULL,
+    topic        VARCHAR(255) NOT NULL,
+    message_hash VARCHAR(64) NOT NULL,
+    raw_data     JSONB NOT NULL,
+    received_at  TIMESTAMP WITH TIME ZONE NOT NULL,
+    processed_at TIMESTAMP WITH TIME ZONE DEFAULT NOW(),
+
+    CONSTRAINT fk_batch FOREIGN KEY (batch_id) REFERENCES batches(batch_id) ON DELETE CASCADE,
+    CONSTRAINT fk_device FOREIGN KEY (device_id) REFERENCES devices(device_id)
+);
+
+CREATE INDEX idx_messages_batch_id ON messages(batch_id);
+CREATE INDEX idx_messages_device_id ON messages(device_id);
+CREATE INDEX idx_messages_received_at ON messages(received_at DESC);
+CREATE INDEX idx_messages_hash ON messages(message_hash);
+CREATE INDEX idx_messages_raw_data ON messages USING GIN (raw_data);

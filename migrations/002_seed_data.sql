@@ -1,0 +1,9 @@
+-- 002_seed_data.sql — the seed's test devices (seed-data-model.md §9.2).
+-- veep-bridge:opt-in seed
+-- Applied only when asked for: migrate({ seed: true }) or postgresStore({ migrate: { seed: true } }).
+-- Batches and messages are not seeded: the bridge creates them.
+
+INSERT INTO devices (device_id, tenant_id, site_id) VALUES
+    ('SENSOR_001', 'factory1', 'line1'),
+    ('SENSOR_002', 'factory1', 'line1'),
+    ('SENSOR_003', 'factory1', 'line2');

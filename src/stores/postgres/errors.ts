@@ -1,0 +1,53 @@
+import { StoreError, VeepBridgeError } from "../../errors.js";
+
+/** A migration could not be applied, or the applied migrations do not match the shipped files. */
+export class MigrationError extends VeepBridgeError {
+  /**
+   * @param message - what is wrong and what to do
+   * @param options - `cause` keeps the driver error
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super("MIGRATION_ERROR", message, options);
+  }
+}
+
+/** The SQLSTATE of a PostgreSQL error (e.g. `"22P05"`), or `undefined` for other errors. */
+export function sqlState(error: unknown): string | undefined {
+  if (typeof error !== "object" || error === null) return undefined;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+/** The constraint a PostgreSQL error names, if any. */
+export function constraintOf(error: unknown): string | undefined {
+  if (typeof error !== "object" || error === null) return undefined;
+  const constraint = (error as { constraint?: unknown }).constraint;
+  return typeof constraint === "string" ? constraint : undefined;
+}
+
+/**
+ * `true` when PostgreSQL refused a row for its content: a data exception (class 22, e.g. 22P05
+ * `\u0000` in JSONB, 22001 value too long) or an integrity violation (class 23) other than the
+ * de-duplication index. Such errors are isolated row by row instead of failing the append.
+ */
+export function isRowRefusal(error: unknown): boolean {
+  const state = sqlState(error);
+  if (state === undefined) return false;
+  if (state.startsWith("22")) return true;
+  return state.startsWith("23") && !isConcurrentDuplicate(error);
+}
+
+/** `true` for a unique violation of `idx_messages_hash`: another writer stored the same message. */
+export function isConcurrentDuplicate(error: unknown): boolean {
+  return sqlState(error) === "23505" && constraintOf(error) === "idx_messages_hash";
+}
+
+/** Wraps any failure in a {@link StoreError} (keeping the cause) unless it is already a veep-bridge error. */
+export function toStoreError(what: string, error: unknown): VeepBridgeError {
+  if (error instanceof VeepBridgeError) return error;
+  const state = sqlState(error);
+  const detail = error instanceof Error ? error.message : String(error);
+  return new StoreError(`postgres store: ${what} failed${state ? ` (SQLSTATE ${state})` : ""}: ${detail}`, {
+    cause: error,
+  });
+}

@@ -1,0 +1,8 @@
+export { defaultMigrationsDirectory, type MigrationFile, readMigrationFiles } from "./files.js";
+export {
+  assertMigrated,
+  MIGRATIONS_TABLE,
+  type MigrateOptions,
+  type MigrateResult,
+  migrate,
+} from "./runner.js";

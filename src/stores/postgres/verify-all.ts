@@ -1,0 +1,235 @@
+import { IncrementalMerkleTree } from "../../hashing/index.js";
+import type { Hasher } from "../../hashing/types.js";
+import type { BatchStatus } from "../store.js";
+import type { PgPoolLike } from "./pg-types.js";
+import { rehash, type VerificationFailureReason } from "./proofs.js";
+import { storeTypes } from "./type-parsers.js";
+
+/** The first problem found in a batch. */
+export interface VerificationFailure {
+  /** The batch. */
+  readonly batchId: string;
+  /** The message concerned, when the problem is one message (`null` for a batch-level problem). */
+  readonly messageId: string | null;
+  /** What failed. */
+  readonly reason: Exclude<VerificationFailureReason, "message_not_found" | "proof_invalid">;
+  /** Human-readable explanation with the stored and recomputed values. */
+  readonly detail: string;
+}
+
+/** Verification of one batch. */
+export interface BatchVerification {
+  /** The batch. */
+  readonly batchId: string;
+  /** Its status. */
+  readonly status: BatchStatus;
+  /** `true` when every message hash, the leaf positions, the count and the root check out. */
+  readonly ok: boolean;
+  /** `message_count` as stored. */
+  readonly messageCount: number;
+  /** Messages found in the batch. */
+  readonly leafCount: number;
+  /** `batch_hash` as stored. */
+  readonly storedRoot: string;
+  /** Root recomputed from the stored message hashes in leaf order. */
+  readonly recomputedRoot: string;
+  /** The first problem found, or `null`. */
+  readonly failure: VerificationFailure | null;
+}
+
+/** Progress of a whole-database verification. */
+export interface VerificationProgress {
+  /** Batches finished. */
+  readonly batches: number;
+  /** Messages checked. */
+  readonly messages: number;
+}
+
+/** Options of whole-database verification. */
+export interface VerifyOptions {
+  /** Rows per `FETCH` from the server-side cursor. @defaultValue `1000` */
+  readonly fetchSize?: number;
+  /** Called after every fetch. */
+  readonly onProgress?: (progress: VerificationProgress) => void;
+}
+
+/** Summary of a whole-database verification. */
+export interface VerificationReport {
+  /** `true` when every batch verified. */
+  readonly ok: boolean;
+  /** Batches verified. */
+  readonly batches: number;
+  /** Messages verified. */
+  readonly messages: number;
+  /** Batches that failed. */
+  readonly failedBatches: number;
+  /** The first failing batch and message, in batch id order. */
+  readonly firstFailure: VerificationFailure | null;
+}
+
+interface VerifyRow {
+  batch_id: string;
+  batch_hash: string;
+  message_count: number;
+  status: string;
+  message_id: string | null;
+  leaf_index: number | null;
+  message_hash: string | null;
+  raw_data: string | null;
+}
+
+const CURSOR_QUERY = `DECLARE veep_verify NO SCROLL CURSOR FOR
+SELECT b.batch_id, b.batch_hash, b.message_count, b.status,
+       m.message_id, m.leaf_index, m.message_hash, m.raw_data::text AS raw_data
+FROM batches b LEFT JOIN messages m ON m.batch_id = b.batch_id
+ORDER BY b.batch_id, m.leaf_index`;
+
+class BatchCheck {
+  readonly #tree: IncrementalMerkleTree;
+  #leaves = 0;
+  #failure: VerificationFailure | null = null;
+
+  constructor(
+    readonly row: VerifyRow,
+    readonly hasher: Hasher,
+  ) {
+    this.#tree = new IncrementalMerkleTree(hasher);
+  }
+
+  #fail(reason: VerificationFailure["reason"], messageId: string | null, detail: string): void {
+    this.#failure ??= { batchId: this.row.batch_id, messageId, reason, detail };
+  }
+
+  add(row: VerifyRow): void {
+    if (row.message_id === null || row.message_hash === null || row.raw_data === null) return;
+    if (row.leaf_index !== this.#leaves) {
+      this.#fail(
+        "leaf_positions_invalid",
+        row.message_id,
+        `expected leaf ${this.#leaves}, found ${row.leaf_index}`,
+      );
+    }
+    const recomputed = rehash(row.raw_data, this.hasher);
+    if (recomputed !== row.message_hash) {
+      this.#fail(
+        "message_hash_mismatch",
+        row.message_id,
+        `raw_data hashes to ${recomputed ?? "(not canonicalisable)"}, message_hash is ${row.message_hash}`,
+      );
+    }
+    try {
+      this.#tree.appendMessageHash(row.message_hash);
+    } catch {
+      this.#fail(
+        "message_hash_mismatch",
+        row.message_id,
+        `message_hash ${row.message_hash} is not a valid digest`,
+      );
+    }
+    this.#leaves += 1;
+  }
+
+  finish(): BatchVerification {
+    const { row } = this;
+    const recomputedRoot = this.#tree.rootHex();
+    if (this.#leaves !== row.message_count) {
+      this.#fail(
+        "leaf_positions_invalid",
+        null,
+        `message_count is ${row.message_count}, ${this.#leaves} messages found`,
+      );
+    }
+    if (recomputedRoot !== row.batch_hash) {
+      this.#fail(
+        "batch_root_mismatch",
+        null,
+        `batch_hash is ${row.batch_hash}, leaves give ${recomputedRoot}`,
+      );
+    }
+    return {
+      batchId: row.batch_id,
+      status: row.status as BatchStatus,
+      ok: this.#failure === null,
+      messageCount: row.message_count,
+      leafCount: this.#leaves,
+      storedRoot: row.batch_hash,
+      recomputedRoot,
+      failure: this.#failure,
+    };
+  }
+}
+
+/**
+ * Streams every batch of the database through a server-side cursor (`DECLARE … CURSOR`, `FETCH n`)
+ * in one REPEATABLE READ, READ ONLY transaction (a consistent snapshot), recomputing every message
+ * hash from `raw_data` and every batch root from the stored leaves. Memory stays O(fetch size).
+ * Breaking out of the loop closes the cursor.
+ */
+export async function* verifyBatches(
+  pool: PgPoolLike,
+  hasher: Hasher,
+  options: VerifyOptions = {},
+): AsyncGenerator<BatchVerification, void, undefined> {
+  const fetchSize = options.fetchSize ?? 1000;
+  const client = await pool.connect();
+  let finished = false;
+  let broken: Error | undefined;
+  try {
+    await client.query({ text: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" });
+    await client.query({ text: CURSOR_QUERY });
+    let current: BatchCheck | null = null;
+    const progress = { batches: 0, messages: 0 };
+    for (;;) {
+      const { rows } = await client.query<VerifyRow>({
+        text: `FETCH ${fetchSize} FROM veep_verify`,
+        types: storeTypes,
+      });
+      for (const row of rows) {
+        if (current?.row.batch_id !== row.batch_id) {
+          if (current) {
+            progress.batches += 1;
+            yield current.finish();
+          }
+          current = new BatchCheck(row, hasher);
+        }
+        current.add(row);
+        if (row.message_id !== null) progress.messages += 1;
+      }
+      options.onProgress?.({ ...progress });
+      if (rows.length < fetchSize) break;
+    }
+    if (current) yield current.finish();
+    await client.query({ text: "COMMIT" });
+    finished = true;
+  } finally {
+    if (!finished) {
+      try {
+        await client.query({ text: "ROLLBACK" });
+      } catch (error) {
+        broken = error instanceof Error ? error : new Error(String(error));
+      }
+    }
+    client.release(broken ?? false);
+  }
+}
+
+/** Runs {@link verifyBatches} to the end and summarises it. */
+export async function verifyAll(
+  pool: PgPoolLike,
+  hasher: Hasher,
+  options: VerifyOptions = {},
+): Promise<VerificationReport> {
+  let batches = 0;
+  let messages = 0;
+  let failedBatches = 0;
+  let firstFailure: VerificationFailure | null = null;
+  for await (const batch of verifyBatches(pool, hasher, options)) {
+    batches += 1;
+    messages += batch.leafCount;
+    if (!batch.ok) {
+      failedBatches += 1;
+      firstFailure ??= batch.failure;
+    }
+  }
+  return { ok: failedBatches === 0, batches, messages, failedBatches, firstFailure };
+}
