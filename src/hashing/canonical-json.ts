@@ -1,6 +1,9 @@
 import type { JsonValue } from "../message/types.js";
 
 const LONE_SURROGATE = /\p{Surrogate}/u;
+/** Characters that need an escape or a surrogate check; strings without them are written as is. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000–U+001F are exactly what JSON must escape
+const NEEDS_CARE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** Where the serialiser is: the chain of member names and array indexes from the root. */
 interface Walk {
@@ -53,6 +56,7 @@ function serialize(value: unknown, walk: Walk): string {
 }
 
 function serializeString(text: string, walk: Walk): string {
+  if (!NEEDS_CARE.test(text)) return `"${text}"`;
   if (LONE_SURROGATE.test(text)) {
     throw refusal(walk, "contains a lone UTF-16 surrogate, which is not Unicode text");
   }

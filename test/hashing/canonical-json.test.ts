@@ -127,6 +127,10 @@ describe("canonicalJson (RFC 8785)", () => {
 
   it("keeps astral characters and escapes control characters like JSON.stringify", () => {
     expect(canonicalJson("😀\u0000\u001f\u007f\t/")).toBe('"😀\\u0000\\u001f\u007f\\t/"');
+    for (const text of ['quote " and backslash \\', "line\u2028separator", "plain ascii", "é ü 中文"]) {
+      expect(canonicalJson(text)).toBe(JSON.stringify(text));
+      expect(canonicalJson({ [text]: text })).toBe(`{${JSON.stringify(text)}:${JSON.stringify(text)}}`);
+    }
   });
 
   it("accepts objects without a prototype (as some parsers build them)", () => {
