@@ -7,7 +7,7 @@ export interface Hasher {
   readonly algorithm: string;
   /** Digest size in bytes (32 for SHA-256). */
   readonly digestLength: number;
-  /** Hash of arbitrary bytes (used for message hashes and the empty tree). */
+  /** Hash of arbitrary bytes, a string meaning its UTF-8 bytes (used for message hashes and the empty tree). */
   digest(data: Uint8Array | string): Uint8Array;
   /** Leaf hash: `H(0x00 ‖ leafInput)` for RFC 9162. */
   hashLeaf(leafInput: Uint8Array): Uint8Array;
