@@ -21,7 +21,11 @@ export class IncrementalMerkleTree {
   #subtrees: Uint8Array[];
   #size: number;
 
-  /** An empty tree. @param hasher - Defaults to {@link sha256Hasher}. */
+  /**
+   * An empty tree.
+   *
+   * @param hasher - Defaults to {@link sha256Hasher}.
+   */
   constructor(hasher: Hasher = sha256Hasher) {
     this.#hasher = hasher;
     this.#subtrees = [];
