@@ -19,6 +19,8 @@ import { installPubackInterceptor, type PubackInterceptor } from "./puback-inter
 export interface MqttSource extends Source {
   /** `"mqtt"`. */
   readonly name: "mqtt";
+  /** The broker's in-flight window (option `maxInFlight`): the bridge commits at least this often. */
+  readonly maxInFlight: number;
   /** The client identifier the session is bound to. */
   readonly clientId: string;
   /** The filter actually subscribed (with `$share/<group>/` when shared); `undefined` before `start`. */
@@ -34,6 +36,7 @@ export interface MqttSource extends Source {
 class MqttSubscriptionSource implements MqttSource {
   readonly name = "mqtt" as const;
   readonly clientId: string;
+  readonly maxInFlight: number;
   subscription: string | undefined;
   readonly #options: ResolvedMqttSourceOptions;
   #client: MqttClient | undefined;
@@ -47,6 +50,7 @@ class MqttSubscriptionSource implements MqttSource {
   constructor(options: ResolvedMqttSourceOptions) {
     this.#options = options;
     this.clientId = options.clientId;
+    this.maxInFlight = options.maxInFlight;
     this.#reconnectDelayMs = options.reconnectMinDelayMs;
   }
 

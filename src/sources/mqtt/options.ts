@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { InvalidOptionError } from "../../errors.js";
+import type { Source } from "../source.js";
 
 /** TLS settings of an `mqtts://` (or `wss://`) connection. Contents are passed to Node's `tls.connect`. */
 export interface MqttTlsOptions {
@@ -107,6 +108,13 @@ export interface MqttSourceOptions {
    */
   readonly receiveMaximum?: number;
   /**
+   * How many un-acknowledged QoS 1 messages the broker delivers at most (its in-flight window), announced to
+   * the bridge as {@link Source.maxInFlight} so its write buffer commits at least that often. Set it to the
+   * broker's limit: mosquitto `max_inflight_messages` (default 20), EMQX `max_inflight` (default 32).
+   * @defaultValue `receiveMaximum` when set, otherwise `20` (mosquitto's default)
+   */
+  readonly maxInFlight?: number;
+  /**
    * MQTT 5 only: Session Expiry Interval in seconds. MQTT 5 ends a session when the connection closes unless
    * this is set, so with `clean: false` the default keeps the session indefinitely, like MQTT 3.1.1.
    * @defaultValue `4294967295` (never expires) when `clean` is `false`, `0` otherwise
@@ -148,6 +156,8 @@ export interface ResolvedMqttSourceOptions {
   readonly receiveMaximum: number | undefined;
   /** MQTT 5 Session Expiry Interval, seconds. */
   readonly sessionExpirySeconds: number;
+  /** The broker's in-flight window the bridge should flush within. */
+  readonly maxInFlight: number;
 }
 
 const PROTOCOLS = new Set(["mqtt:", "mqtts:", "tcp:", "ssl:", "ws:", "wss:"]);
@@ -280,6 +290,8 @@ export function resolveMqttSourceOptions(options: MqttSourceOptions = {}): Resol
   }
   const sessionExpirySeconds = options.sessionExpirySeconds ?? (clean ? 0 : SESSION_NEVER_EXPIRES);
   integerIn("sessionExpirySeconds", sessionExpirySeconds, 0, SESSION_NEVER_EXPIRES);
+  const maxInFlight = options.maxInFlight ?? options.receiveMaximum ?? 20;
+  integerIn("maxInFlight", maxInFlight, 1, 65_535);
   const tls = options.tls;
   if (tls?.rejectUnauthorized !== undefined && typeof tls.rejectUnauthorized !== "boolean") {
     throw new InvalidOptionError("tls.rejectUnauthorized", "expected a boolean");
@@ -301,5 +313,6 @@ export function resolveMqttSourceOptions(options: MqttSourceOptions = {}): Resol
     connectTimeoutMs,
     receiveMaximum: options.receiveMaximum,
     sessionExpirySeconds,
+    maxInFlight,
   };
 }

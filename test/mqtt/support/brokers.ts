@@ -32,15 +32,21 @@ export interface AedesBroker extends TestBroker {
 
 /** Starts aedes on `port` (or a free one), optionally with an existing persistence. */
 export async function startAedes(
-  options: { port?: number; persistence?: unknown } = {},
+  options: { port?: number; persistence?: unknown; password?: string } = {},
 ): Promise<AedesBroker> {
   const { Aedes } = await import("aedes");
   const { default: memoryPersistence } = (await import("aedes-persistence")) as unknown as {
     default: () => unknown;
   };
   const persistence = options.persistence ?? memoryPersistence();
-  // biome-ignore lint/suspicious/noExplicitAny: aedes types its persistence option as any
-  const broker = await Aedes.createBroker({ persistence: persistence as any });
+  const broker = await Aedes.createBroker({
+    // biome-ignore lint/suspicious/noExplicitAny: aedes types its persistence option as any
+    persistence: persistence as any,
+    authenticate: (_client, _user, password, done) => {
+      if (options.password === undefined || password?.toString() === options.password) done(null, true);
+      else done(Object.assign(new Error("bad password"), { returnCode: 4 as const }), false);
+    },
+  });
   const server: Server = createServer(broker.handle);
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;

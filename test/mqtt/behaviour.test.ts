@@ -1,0 +1,190 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LifecycleError, SourceError } from "../../src/errors.js";
+import { mqttSource } from "../../src/sources/mqtt/index.js";
+import {
+  freePort,
+  hasMosquitto,
+  machineBroker,
+  startAedes,
+  startMosquitto,
+  type TestBroker,
+} from "./support/brokers.js";
+import { collector, publishAll, publisher, sleep, uniqueId } from "./support/collect.js";
+import { brokerTargets, forgetSession, startSource } from "./support/targets.js";
+
+describe.each(brokerTargets())("MQTT source behaviour on $name", (target) => {
+  let broker: TestBroker;
+  beforeAll(async () => {
+    broker = await target.start();
+  });
+  afterAll(() => broker.stop());
+
+  it("QoS 0 subscription: messages arrive with qos 0, ack() is a no-op, nothing is redelivered (at-most-once)", async () => {
+    const clientId = uniqueId("vb-q0");
+    const topic = `veep/${clientId}/s/d/data`;
+    const first = await startSource(broker.url, topic, { clientId, qos: 0 });
+    await publishAll(broker.url, topic, ["a", "b"]);
+    await first.seen.waitForMessages(2);
+    expect(first.seen.messages.map((m) => m.qos)).toEqual([0, 0]);
+    expect(first.source.heldAcks).toBe(0);
+    first.seen.messages[0]!.ack();
+    await first.source.stop(); // "b" never acknowledged
+    const second = await startSource(broker.url, topic, { clientId, qos: 0 });
+    await sleep(300);
+    expect(second.seen.texts()).toEqual([]);
+    await second.source.stop();
+    await forgetSession(broker.url, clientId);
+  });
+
+  it("QoS 1 subscription: a message published at QoS 0 is delivered at QoS 0 with nothing to acknowledge", async () => {
+    const clientId = uniqueId("vb-pub0");
+    const topic = `veep/${clientId}/s/d/data`;
+    const { source, seen } = await startSource(broker.url, topic, { clientId });
+    await publishAll(broker.url, topic, ["zero"], { qos: 0 });
+    await seen.waitForMessages(1);
+    expect(seen.messages[0]!.qos).toBe(0);
+    expect(source.heldAcks).toBe(0);
+    await source.stop();
+    await forgetSession(broker.url, clientId);
+  });
+
+  it("retained messages are delivered like any other, flagged retained, and again on each new subscription", async () => {
+    const clientId = uniqueId("vb-ret");
+    const topic = `veep/${clientId}/s/d/data`;
+    await publishAll(broker.url, topic, ['{"retained":true}'], { retain: true });
+    try {
+      const first = await startSource(broker.url, topic, { clientId });
+      await first.seen.waitForMessages(1);
+      expect(first.seen.messages[0]!.retained).toBe(true);
+      first.seen.messages[0]!.ack();
+      await publishAll(broker.url, topic, ["live"]);
+      await first.seen.waitForMessages(2);
+      expect(first.seen.messages[1]!.retained).toBe(false);
+      first.seen.messages[1]!.ack();
+      await sleep(100);
+      await first.source.stop();
+      const second = await startSource(broker.url, topic, { clientId });
+      await second.seen.waitForMessages(1);
+      expect(second.seen.texts()).toEqual(['{"retained":true}']);
+      second.seen.messages[0]!.ack();
+      await second.source.stop();
+    } finally {
+      await publishAll(broker.url, topic, [""], { retain: true }); // clear it
+      await forgetSession(broker.url, clientId);
+    }
+  });
+
+  it("pause() holds deliveries in memory without acknowledging them; resume() delivers them in order", async () => {
+    const clientId = uniqueId("vb-pause");
+    const topic = `veep/${clientId}/s/d/data`;
+    const { source, seen } = await startSource(broker.url, topic, { clientId });
+    source.pause();
+    const payloads = Array.from({ length: 10 }, (_, i) => `p${i}`);
+    await publishAll(broker.url, topic, payloads);
+    await sleep(200);
+    expect(seen.messages).toHaveLength(0);
+    expect(source.pausedBacklog).toBe(10);
+    expect(source.heldAcks).toBe(10);
+    source.resume();
+    expect(seen.texts()).toEqual(payloads);
+    for (const m of seen.messages) m.ack();
+    expect(source.heldAcks).toBe(0);
+    await source.stop();
+    await forgetSession(broker.url, clientId);
+  });
+
+  it("reports online, and enforces its lifecycle (one start, none after stop)", async () => {
+    const clientId = uniqueId("vb-life");
+    const { source, seen } = await startSource(broker.url, `veep/${clientId}/+/+/data`, { clientId });
+    expect(seen.statuses[0]).toMatchObject({ state: "online" });
+    expect(source.subscription).toBe(`veep/${clientId}/+/+/data`);
+    await expect(source.start({ topicFilter: "x", handlers: collector().handlers })).rejects.toBeInstanceOf(
+      LifecycleError,
+    );
+    await source.stop();
+    await source.stop();
+    await expect(source.start({ topicFilter: "x", handlers: collector().handlers })).rejects.toMatchObject({
+      code: "STOPPED",
+    });
+    await forgetSession(broker.url, clientId);
+  });
+
+  it("uses the `topic` option instead of the bridge's filter", async () => {
+    const clientId = uniqueId("vb-topic");
+    const { source, seen } = await startSource(broker.url, "never/+", {
+      clientId,
+      topic: `veep/${clientId}/#`,
+    });
+    await publishAll(broker.url, `veep/${clientId}/s/d/data`, ["t"]);
+    await seen.waitForMessages(1);
+    expect(source.subscription).toBe(`veep/${clientId}/#`);
+    seen.messages[0]!.ack();
+    await source.stop();
+    await forgetSession(broker.url, clientId);
+  });
+});
+
+describe("MQTT source failures", () => {
+  it("start() rejects with a SourceError when the broker is unreachable within connectTimeoutMs", async () => {
+    const port = await freePort();
+    const source = mqttSource({
+      url: `mqtt://127.0.0.1:${port}`,
+      clientId: uniqueId(),
+      connectTimeoutMs: 800,
+    });
+    const seen = collector();
+    const started = Date.now();
+    await expect(source.start({ topicFilter: "a/#", handlers: seen.handlers })).rejects.toBeInstanceOf(
+      SourceError,
+    );
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(seen.statuses.some((s) => s.state === "error")).toBe(true);
+  });
+
+  it("start() rejects at once when the broker refuses the credentials, without leaking the password", async () => {
+    const broker = await startAedes({ password: "right" });
+    try {
+      const source = mqttSource({
+        url: broker.url,
+        clientId: uniqueId(),
+        username: "u",
+        password: "wrong-pw",
+      });
+      const error = await source
+        .start({ topicFilter: "a/#", handlers: collector().handlers })
+        .catch((e) => e);
+      expect(error).toBeInstanceOf(SourceError);
+      expect(String(error.message)).not.toContain("wrong-pw");
+      const ok = mqttSource({ url: broker.url, clientId: uniqueId(), username: "u", password: "right" });
+      await ok.start({ topicFilter: "a/#", handlers: collector().handlers });
+      await ok.stop();
+    } finally {
+      await broker.stop();
+    }
+  });
+
+  // aedes has no shared subscriptions: this one needs mosquitto (the machine's, or one of our own).
+  it.skipIf(machineBroker() === undefined && !hasMosquitto())(
+    "shared subscription (mosquitto): two sources in one group split the stream, each message delivered once",
+    async () => {
+      const broker = machineBroker() ?? (await startMosquitto());
+      try {
+        const topic = `veep/${uniqueId()}/s/d/data`;
+        const a = await startSource(broker.url, topic, { clientId: uniqueId("a"), sharedGroup: "bridges" });
+        const b = await startSource(broker.url, topic, { clientId: uniqueId("b"), sharedGroup: "bridges" });
+        expect(a.source.subscription).toBe(`$share/bridges/${topic}`);
+        const pub = await publisher(broker.url);
+        for (let i = 0; i < 20; i++) await pub.publishAsync(topic, `s${i}`, { qos: 1 });
+        await pub.endAsync();
+        await sleep(300);
+        const all = [...a.seen.texts(), ...b.seen.texts()].sort();
+        expect(all).toEqual(Array.from({ length: 20 }, (_, i) => `s${i}`).sort());
+        for (const m of [...a.seen.messages, ...b.seen.messages]) m.ack();
+        await a.source.stop();
+        await b.source.stop();
+      } finally {
+        await broker.stop();
+      }
+    },
+  );
+});
