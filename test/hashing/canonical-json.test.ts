@@ -134,7 +134,9 @@ describe("canonicalJson (RFC 8785)", () => {
   });
 
   it('keeps a "__proto__" member that JSON.parse created as an ordinary member', () => {
-    expect(canonicalJson(JSON.parse('{"b":1,"__proto__":{"x":2}}') as JsonValue)).toBe('{"__proto__":{"x":2},"b":1}');
+    expect(canonicalJson(JSON.parse('{"b":1,"__proto__":{"x":2}}') as JsonValue)).toBe(
+      '{"__proto__":{"x":2},"b":1}',
+    );
   });
 
   it("accepts objects without a prototype (as some parsers build them)", () => {
