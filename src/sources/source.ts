@@ -66,6 +66,12 @@ export interface SourceStartContext {
 export interface Source {
   /** Short name for logs and events, e.g. `"mqtt"`. */
   readonly name: string;
+  /**
+   * Hint: how many unacknowledged messages the transport delivers at most (a broker's in-flight
+   * window). The bridge's write buffer commits at least this often so acknowledgements never stall
+   * the transport. Omit when unknown.
+   */
+  readonly maxInFlight?: number;
   /** Subscribe and begin delivering messages. */
   start(context: SourceStartContext): Promise<void>;
   /** Stop delivering (flow control); idempotent. */

@@ -1,0 +1,6 @@
+export {
+  type MemorySource,
+  type MemorySourceOptions,
+  type MemorySourceSession,
+  memorySource,
+} from "./memory-source.js";

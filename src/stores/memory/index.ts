@@ -1,0 +1,9 @@
+export {
+  createMemoryStoreData,
+  type MemoryDeviceRow,
+  type MemoryMessageRow,
+  type MemoryStore,
+  type MemoryStoreData,
+  type MemoryStoreOptions,
+  memoryStore,
+} from "./memory-store.js";
