@@ -120,7 +120,8 @@ function canonicalise(options: ResolvedDecoderOptions, payload: JsonObject): str
  * byte length, before anything else), topic (`topic_mismatch`; then `field_too_long` for a topic
  * over 255 or a tenant/site/device over 100 characters; `nul_character`/`lone_surrogate` for a
  * topic PostgreSQL could not store), UTF-8 (`invalid_utf8`; one leading byte order mark is
- * ignored, as RFC 8259 §8.1 allows, and still counts in `byteLength`), JSON (`invalid_json`),
+ * ignored, as RFC 8259 §8.1 allows, and still counts in `byteLength`), JSON (`invalid_json`,
+ * also for a number beyond the range of a double such as `1e400`, which RFC 8785 cannot represent),
  * shape (`not_an_object`), source text (`unsafe_integer`: a number token with neither fraction
  * nor exponent beyond ±(2^53−1); `nul_character`; `lone_surrogate`), `deviceId` against the
  * topic (`device_mismatch`), `metadata.firmware_version` over 50 characters (`field_too_long`),

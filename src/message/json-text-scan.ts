@@ -3,6 +3,7 @@
  * `offset` is a UTF-16 code unit index into the text.
  */
 export type JsonTextIssue =
+  | { readonly kind: "non_finite_number"; readonly offset: number; readonly token: string }
   | { readonly kind: "unsafe_integer"; readonly offset: number; readonly token: string }
   | { readonly kind: "nul_character"; readonly offset: number; readonly inKey: boolean }
   | {
@@ -35,14 +36,25 @@ function isNumberTail(c: number): boolean {
   return isDigit(c) || c === LOWER_E || c === UPPER_E || c === PLUS || c === MINUS;
 }
 
-function hasDigitRun(text: string, length: number): boolean {
+/**
+ * Cheap pre-check: only a run of 16+ digits (an integer beyond 2^53 − 1, or a mantissa long
+ * enough to overflow) or an exponent of 3+ digits can make a number token unsafe or infinite.
+ */
+function mayHoldNumberIssue(text: string): boolean {
   let run = 0;
+  let exponent = false;
+  let previousWasE = false;
   for (let i = 0; i < text.length; i++) {
-    if (isDigit(text.charCodeAt(i))) {
-      if (++run >= length) return true;
-    } else {
-      run = 0;
+    const c = text.charCodeAt(i);
+    if (isDigit(c)) {
+      run++;
+      if (run >= MAX_SAFE_DIGITS.length || (exponent && run >= 3)) return true;
+      continue;
     }
+    const isE = c === LOWER_E || c === UPPER_E;
+    exponent = isE || ((c === PLUS || c === MINUS) && previousWasE);
+    previousWasE = isE;
+    run = 0;
   }
   return false;
 }
@@ -69,10 +81,72 @@ function isUnsafeInteger(text: string, digitsStart: number, digitsEnd: number): 
   return text.slice(digitsStart, digitsEnd) > MAX_SAFE_DIGITS;
 }
 
+interface Findings {
+  unsafe?: JsonTextIssue;
+  nul?: JsonTextIssue;
+  lone?: JsonTextIssue;
+}
+
+/** Scans the string starting at the quote at `start`; returns the index after its closing quote. */
+function scanString(text: string, start: number, findings: Findings): number {
+  let i = start + 1;
+  for (;;) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) return i + 1;
+    if (c !== BACKSLASH) {
+      i++;
+      continue;
+    }
+    if (text.charCodeAt(i + 1) !== LOWER_U) {
+      i += 2;
+      continue;
+    }
+    const unit = hex4(text, i + 2);
+    if (unit === 0) {
+      findings.nul ??= { kind: "nul_character", offset: i, inKey: isKeyAt(text, start) };
+    } else if (unit >= 0xd800 && unit <= 0xdbff) {
+      const paired = text.charCodeAt(i + 6) === BACKSLASH && text.charCodeAt(i + 7) === LOWER_U;
+      if (paired && isLowSurrogate(hex4(text, i + 8))) {
+        i += 12;
+        continue;
+      }
+      findings.lone ??= { kind: "lone_surrogate", offset: i, inKey: isKeyAt(text, start), codeUnit: unit };
+    } else if (isLowSurrogate(unit)) {
+      findings.lone ??= { kind: "lone_surrogate", offset: i, inKey: isKeyAt(text, start), codeUnit: unit };
+    }
+    i += 6;
+  }
+}
+
+/**
+ * Scans the number token at `start`; returns the index after it, or a non-finite issue (which
+ * outranks everything else, so the caller stops there).
+ */
+function scanNumber(text: string, start: number, findings: Findings): number | JsonTextIssue {
+  let i = start;
+  if (text.charCodeAt(i) === MINUS) i++;
+  const digitsStart = i;
+  while (isDigit(text.charCodeAt(i))) i++;
+  const next = text.charCodeAt(i);
+  if (next !== DOT && next !== LOWER_E && next !== UPPER_E) {
+    if (findings.unsafe === undefined && isUnsafeInteger(text, digitsStart, i)) {
+      findings.unsafe = { kind: "unsafe_integer", offset: start, token: text.slice(start, i) };
+    }
+    return i;
+  }
+  i++;
+  while (isNumberTail(text.charCodeAt(i))) i++;
+  const token = text.slice(start, i);
+  if (!Number.isFinite(Number(token))) return { kind: "non_finite_number", offset: start, token };
+  return i;
+}
+
 /**
  * Finds what {@link JsonTextIssue} describes in text that `JSON.parse` has already accepted, in one
- * linear pass over the text (skipped entirely when nothing can be found):
+ * linear pass over the text (skipped entirely when a cheap pre-check shows nothing can be found):
  *
+ * - a number token too large for a double (`1e400`), which `JSON.parse` turns into `Infinity`
+ *   and RFC 8785 cannot represent;
  * - an integer literal (a number token with neither fraction nor exponent) whose absolute value
  *   exceeds 2^53 − 1, because `JSON.parse` rounds it silently (`9007199254740993` becomes
  *   `…992`). A token with a fraction or exponent (`1e300`, `12345678901234567890.5`) is a
@@ -81,68 +155,32 @@ function isUnsafeInteger(text: string, digitsStart: number, digitsEnd: number): 
  * - a `\uD800`–`\uDFFF` escape that is not half of a high-low pair (raw lone surrogates cannot
  *   come out of a strict UTF-8 decoder).
  *
- * When several are present the result is, in this order of precedence, the first unsafe
- * integer, else the first NUL, else the first lone surrogate.
+ * When several are present the result is, in this order of precedence, the first non-finite
+ * number, else the first unsafe integer, else the first NUL, else the first lone surrogate.
  *
  * @param text - JSON text that `JSON.parse` accepts
  * @returns the issue, or `undefined` when there is none
  */
 export function findJsonTextIssue(text: string): JsonTextIssue | undefined {
-  const checkIntegers = hasDigitRun(text, MAX_SAFE_DIGITS.length);
+  const checkNumbers = mayHoldNumberIssue(text);
   const checkEscapes = text.includes("\\u");
-  if (!checkIntegers && !checkEscapes) return undefined;
+  if (!checkNumbers && !checkEscapes) return undefined;
 
-  let nul: JsonTextIssue | undefined;
-  let lone: JsonTextIssue | undefined;
+  const findings: Findings = {};
   const n = text.length;
   let i = 0;
   while (i < n) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
-      const stringStart = i++;
-      for (;;) {
-        const s = text.charCodeAt(i);
-        if (s === QUOTE) break;
-        if (s !== BACKSLASH) {
-          i++;
-          continue;
-        }
-        if (text.charCodeAt(i + 1) !== LOWER_U || !checkEscapes) {
-          i += 2;
-          continue;
-        }
-        const unit = hex4(text, i + 2);
-        if (unit === 0 && nul === undefined) {
-          nul = { kind: "nul_character", offset: i, inKey: isKeyAt(text, stringStart) };
-          if (!checkIntegers) return nul;
-        } else if (unit >= 0xd800 && unit <= 0xdbff) {
-          const pairs = text.charCodeAt(i + 6) === BACKSLASH && text.charCodeAt(i + 7) === LOWER_U;
-          if (pairs && isLowSurrogate(hex4(text, i + 8))) {
-            i += 12;
-            continue;
-          }
-          lone ??= { kind: "lone_surrogate", offset: i, inKey: isKeyAt(text, stringStart), codeUnit: unit };
-        } else if (isLowSurrogate(unit)) {
-          lone ??= { kind: "lone_surrogate", offset: i, inKey: isKeyAt(text, stringStart), codeUnit: unit };
-        }
-        i += 6;
-      }
-      i++;
+      i = scanString(text, i, findings);
+      if (findings.nul && !checkNumbers) return findings.nul;
     } else if (c === MINUS || isDigit(c)) {
-      const start = i;
-      if (c === MINUS) i++;
-      const digitsStart = i;
-      while (isDigit(text.charCodeAt(i))) i++;
-      const next = text.charCodeAt(i);
-      if (next === DOT || next === LOWER_E || next === UPPER_E) {
-        i++;
-        while (isNumberTail(text.charCodeAt(i))) i++;
-      } else if (checkIntegers && isUnsafeInteger(text, digitsStart, i)) {
-        return { kind: "unsafe_integer", offset: start, token: text.slice(start, i) };
-      }
+      const next = scanNumber(text, i, findings);
+      if (typeof next !== "number") return next;
+      i = next;
     } else {
       i++;
     }
   }
-  return nul ?? lone;
+  return findings.unsafe ?? findings.nul ?? findings.lone;
 }

@@ -71,6 +71,11 @@ export function describeJsonKind(value: JsonValue): string {
 export function refuseTextIssue(issue: JsonTextIssue): Refusal {
   const where = `at character ${issue.offset}`;
   switch (issue.kind) {
+    case "non_finite_number":
+      return {
+        reason: "invalid_json",
+        detail: `number ${preview(issue.token, 40).slice(1, -1)} ${where} is beyond the range of a double; RFC 8785 canonical JSON cannot represent it`,
+      };
     case "unsafe_integer":
       return {
         reason: "unsafe_integer",
