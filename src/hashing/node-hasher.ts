@@ -7,10 +7,18 @@ const NODE_PREFIX = 0x01;
 type Digest = (data: Uint8Array | string) => Uint8Array;
 
 function digestFunction(algorithm: string): Digest {
-  if (typeof crypto.hash === "function") {
+  if (typeof crypto.hash === "function" && oneShotGivesBytes(algorithm)) {
     return (data) => crypto.hash(algorithm, data, "buffer");
   }
   return (data) => crypto.createHash(algorithm).update(data).digest();
+}
+
+function oneShotGivesBytes(algorithm: string): boolean {
+  try {
+    return crypto.hash(algorithm, "", "buffer") instanceof Uint8Array;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -42,6 +42,14 @@ export interface VerifyInclusionOptions {
  * ```
  */
 export function verifyInclusion(proof: InclusionProof, options: VerifyInclusionOptions = {}): boolean {
+  try {
+    return holds(proof, options ?? {});
+  } catch {
+    return false;
+  }
+}
+
+function holds(proof: InclusionProof, options: VerifyInclusionOptions): boolean {
   const hasher = options.hasher ?? sha256Hasher;
   if (!isWellFormed(proof, hasher)) return false;
   const root = hexToBytes(proof.root);

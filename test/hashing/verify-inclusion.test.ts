@@ -5,6 +5,7 @@ import {
   type InclusionProof,
   inclusionProof,
   merkleRootHex,
+  sha256Hasher,
   verifyInclusion,
 } from "../../src/hashing/index.js";
 
@@ -155,7 +156,15 @@ describe("verifyInclusion (RFC 9162 §2.1.3.2)", () => {
     expect(verifyInclusion(malformed)).toBe(false);
   });
 
-  it("returns false for something that is not a proof at all", () => {
+  it("returns false for something that is not a proof at all, or for unusable options", () => {
     expect(verifyInclusion(null as unknown as InclusionProof)).toBe(false);
+    expect(verifyInclusion(proofOf7, null as unknown as undefined)).toBe(true);
+    const throwingHasher = {
+      ...sha256Hasher,
+      hashLeaf: () => {
+        throw new Error("broken hasher");
+      },
+    };
+    expect(verifyInclusion(proofOf7, { hasher: throwingHasher })).toBe(false);
   });
 });
