@@ -1,5 +1,5 @@
-import { storeConformance } from "../../src/testing/index.js";
 import { postgresStore } from "../../src/stores/postgres/index.js";
+import { storeConformance } from "../../src/testing/index.js";
 import { createTestDatabase } from "../support/database.js";
 
 storeConformance("postgres", async () => {

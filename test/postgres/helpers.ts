@@ -3,7 +3,11 @@ import pg from "pg";
 import { OpenBatch } from "../../src/bridge/open-batch.js";
 import { canonicalJson, hashCanonicalJson } from "../../src/hashing/index.js";
 import type { JsonObject, Reading } from "../../src/message/types.js";
-import { type PostgresStore, type PostgresStoreOptions, postgresStore } from "../../src/stores/postgres/index.js";
+import {
+  type PostgresStore,
+  type PostgresStoreOptions,
+  postgresStore,
+} from "../../src/stores/postgres/index.js";
 import type { AppendResult } from "../../src/stores/store.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 
@@ -40,7 +44,9 @@ export async function pgFixture(options: PostgresStoreOptions = {}): Promise<PgF
  */
 export function rawReading(
   payload: JsonObject,
-  overrides: Partial<Pick<Reading, "topic" | "deviceId" | "tenantId" | "siteId" | "firmwareVersion" | "receivedAt">> = {},
+  overrides: Partial<
+    Pick<Reading, "topic" | "deviceId" | "tenantId" | "siteId" | "firmwareVersion" | "receivedAt">
+  > = {},
 ): Reading {
   const deviceId = overrides.deviceId ?? "SENSOR_001";
   const canonical = canonicalJson(payload);

@@ -11,7 +11,10 @@ export interface ColumnInfo {
 }
 
 /** Columns of the seed's three tables (and any others given), by table then position. */
-export async function columns(sql: pg.Client, tables = ["batches", "devices", "messages"]): Promise<ColumnInfo[]> {
+export async function columns(
+  sql: pg.Client,
+  tables = ["batches", "devices", "messages"],
+): Promise<ColumnInfo[]> {
   const { rows } = await sql.query<ColumnInfo>(
     `SELECT table_name AS table, column_name AS column, data_type AS type,
             character_maximum_length AS length, is_nullable AS nullable, column_default AS default
@@ -24,7 +27,10 @@ export async function columns(sql: pg.Client, tables = ["batches", "devices", "m
 }
 
 /** Index name → definition. */
-export async function indexes(sql: pg.Client, tables = ["batches", "devices", "messages"]): Promise<Record<string, string>> {
+export async function indexes(
+  sql: pg.Client,
+  tables = ["batches", "devices", "messages"],
+): Promise<Record<string, string>> {
   const { rows } = await sql.query<{ indexname: string; indexdef: string }>(
     "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = ANY($1) ORDER BY indexname",
     [tables],
@@ -33,7 +39,10 @@ export async function indexes(sql: pg.Client, tables = ["batches", "devices", "m
 }
 
 /** `table.constraint` → definition (NOT NULL, which PostgreSQL 18 also lists here, is checked through the columns). */
-export async function constraints(sql: pg.Client, tables = ["batches", "devices", "messages"]): Promise<Record<string, string>> {
+export async function constraints(
+  sql: pg.Client,
+  tables = ["batches", "devices", "messages"],
+): Promise<Record<string, string>> {
   const { rows } = await sql.query<{ name: string; def: string }>(
     `SELECT conrelid::regclass::text || '.' || conname AS name, pg_get_constraintdef(oid) AS def
      FROM pg_constraint

@@ -40,7 +40,9 @@ describe("migrations", () => {
   });
 
   const recorded = async (): Promise<string[]> =>
-    (await pool.query<{ name: string }>(`SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY version`)).rows.map((r) => r.name);
+    (await pool.query<{ name: string }>(`SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY version`)).rows.map(
+      (r) => r.name,
+    );
 
   it("ships its SQL files in the package's migrations/ folder, found from the source tree", async () => {
     const files = await readdir(defaultMigrationsDirectory());

@@ -10,7 +10,14 @@ import { appendTo, OpenBatch, type PgFixture, pgFixture } from "./helpers.js";
 import { type ColumnInfo, columns, constraints, indexes } from "./introspect.js";
 import { SEED_DDL } from "./seed-ddl.js";
 
-const col = (table: string, column: string, type: string, length: number | null, nullable: string, dflt: string | null): ColumnInfo => ({
+const col = (
+  table: string,
+  column: string,
+  type: string,
+  length: number | null,
+  nullable: string,
+  dflt: string | null,
+): ColumnInfo => ({
   table,
   column,
   type,
@@ -56,16 +63,19 @@ const SEED_COLUMNS: ColumnInfo[] = [
 const SEED_INDEXES: Record<string, string> = {
   batches_pkey: "CREATE UNIQUE INDEX batches_pkey ON public.batches USING btree (batch_id)",
   devices_pkey: "CREATE UNIQUE INDEX devices_pkey ON public.devices USING btree (device_id)",
-  idx_batches_created_at: "CREATE INDEX idx_batches_created_at ON public.batches USING btree (created_at DESC)",
+  idx_batches_created_at:
+    "CREATE INDEX idx_batches_created_at ON public.batches USING btree (created_at DESC)",
   idx_batches_hash: "CREATE INDEX idx_batches_hash ON public.batches USING btree (batch_hash)",
   idx_batches_status: "CREATE INDEX idx_batches_status ON public.batches USING btree (status)",
   idx_devices_last_seen: "CREATE INDEX idx_devices_last_seen ON public.devices USING btree (last_seen DESC)",
-  idx_devices_tenant_site: "CREATE INDEX idx_devices_tenant_site ON public.devices USING btree (tenant_id, site_id)",
+  idx_devices_tenant_site:
+    "CREATE INDEX idx_devices_tenant_site ON public.devices USING btree (tenant_id, site_id)",
   idx_messages_batch_id: "CREATE INDEX idx_messages_batch_id ON public.messages USING btree (batch_id)",
   idx_messages_device_id: "CREATE INDEX idx_messages_device_id ON public.messages USING btree (device_id)",
   idx_messages_hash: "CREATE INDEX idx_messages_hash ON public.messages USING btree (message_hash)",
   idx_messages_raw_data: "CREATE INDEX idx_messages_raw_data ON public.messages USING gin (raw_data)",
-  idx_messages_received_at: "CREATE INDEX idx_messages_received_at ON public.messages USING btree (received_at DESC)",
+  idx_messages_received_at:
+    "CREATE INDEX idx_messages_received_at ON public.messages USING btree (received_at DESC)",
   messages_pkey: "CREATE UNIQUE INDEX messages_pkey ON public.messages USING btree (message_id)",
 };
 
@@ -103,7 +113,10 @@ describe("001_initial_schema.sql against the seed's DDL", () => {
     oursSql = await connect(oursDb);
     for (const block of [SEED_DDL.devices, SEED_DDL.batches, SEED_DDL.messages]) await seedSql.query(block);
     onlyFirst = await mkdtemp(join(tmpdir(), "veep-001-"));
-    await copyFile(join(defaultMigrationsDirectory(), "001_initial_schema.sql"), join(onlyFirst, "001_initial_schema.sql"));
+    await copyFile(
+      join(defaultMigrationsDirectory(), "001_initial_schema.sql"),
+      join(onlyFirst, "001_initial_schema.sql"),
+    );
     const pool = new pg.Pool({ connectionString: oursDb.url });
     await migrate(pool, { directory: onlyFirst });
     await pool.end();
@@ -143,7 +156,10 @@ describe("001_initial_schema.sql against the seed's DDL", () => {
 
   it("runs inside the target database: no CREATE DATABASE, no \\c", async () => {
     const text = await readFile(join(defaultMigrationsDirectory(), "001_initial_schema.sql"), "utf8");
-    const code = text.split("\n").filter((line) => !line.trim().startsWith("--")).join("\n");
+    const code = text
+      .split("\n")
+      .filter((line) => !line.trim().startsWith("--"))
+      .join("\n");
     expect(code).not.toMatch(/CREATE\s+DATABASE/i);
     expect(code).not.toMatch(/^\s*\\c/m);
   });
@@ -161,14 +177,12 @@ describe("schema after all migrations", () => {
   it("keeps the seed's columns and adds messages.leaf_index, batches.failure_reason and dead_letters", async () => {
     const all = await columns(fx.sql, ["batches", "devices", "messages", "dead_letters"]);
     const seedTables = all.filter((c) => c.table !== "dead_letters");
-    expect(seedTables).toEqual(
-      [
-        ...SEED_COLUMNS.filter((c) => c.table === "batches"),
-        col("batches", "failure_reason", "text", null, "YES", null),
-        ...SEED_COLUMNS.filter((c) => c.table !== "batches"),
-        col("messages", "leaf_index", "integer", null, "YES", null),
-      ],
-    );
+    expect(seedTables).toEqual([
+      ...SEED_COLUMNS.filter((c) => c.table === "batches"),
+      col("batches", "failure_reason", "text", null, "YES", null),
+      ...SEED_COLUMNS.filter((c) => c.table !== "batches"),
+      col("messages", "leaf_index", "integer", null, "YES", null),
+    ]);
     expect(all.filter((c) => c.table === "dead_letters")).toEqual([
       col("dead_letters", "id", "bigint", null, "NO", null),
       col("dead_letters", "topic", "text", null, "NO", null),
@@ -183,7 +197,8 @@ describe("schema after all migrations", () => {
   it("makes idx_messages_hash unique (same name) and leaf positions unique per batch", async () => {
     expect(await indexes(fx.sql)).toEqual({
       ...SEED_INDEXES,
-      idx_messages_hash: "CREATE UNIQUE INDEX idx_messages_hash ON public.messages USING btree (message_hash)",
+      idx_messages_hash:
+        "CREATE UNIQUE INDEX idx_messages_hash ON public.messages USING btree (message_hash)",
       uq_messages_batch_leaf:
         "CREATE UNIQUE INDEX uq_messages_batch_leaf ON public.messages USING btree (batch_id, leaf_index)",
     });

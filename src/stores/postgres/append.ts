@@ -3,11 +3,14 @@ import type { Reading, Rejection } from "../../message/types.js";
 import type { AppendRequest, AppendResult, BatchAppendPlan } from "../store.js";
 import { insertDeadLetters } from "./dead-letters.js";
 import { upsertDevicesStatement } from "./devices.js";
-import { isConcurrentDuplicate, isRowRefusal, sqlState, toStoreError } from "./errors.js";
+import { isConcurrentDuplicate, isRetryable, isRowRefusal, sqlState, toStoreError } from "./errors.js";
 import type { MessageWriter } from "./message-writer.js";
 import type { PgPoolClientLike, PgPoolLike } from "./pg-types.js";
 import { SQL, statement } from "./sql.js";
 import { inTransaction } from "./transaction.js";
+
+/** Transactions tried per append when a concurrent writer gets in the way. */
+const MAX_ATTEMPTS = 3;
 
 interface LockedBatch {
   readonly exists: boolean;
@@ -28,6 +31,8 @@ interface Refusal {
 
 interface AppendContext {
   readonly client: PgPoolClientLike;
+  /** On the last attempt a taken `message_id` is a refusal, not a reason to retry. */
+  readonly lastAttempt: boolean;
   readonly request: AppendRequest;
   readonly batch: LockedBatch;
   readonly writer: MessageWriter;
@@ -73,17 +78,18 @@ function checkedPlan(ctx: AppendContext, readings: readonly Reading[]): BatchApp
   return plan;
 }
 
-async function rowStage(work: () => Promise<unknown>): Promise<void> {
+async function rowStage(ctx: AppendContext, work: () => Promise<unknown>): Promise<void> {
   try {
     await work();
   } catch (error) {
+    if (isConcurrentDuplicate(error) && !ctx.lastAttempt) throw error;
     throw isRowRefusal(error) ? new RowRefused(error) : error;
   }
 }
 
 async function writePlan(ctx: AppendContext, plan: BatchAppendPlan): Promise<void> {
   const { client } = ctx;
-  await rowStage(() => client.query(upsertDevicesStatement(plan.leaves.map((leaf) => leaf.reading))));
+  await rowStage(ctx, () => client.query(upsertDevicesStatement(plan.leaves.map((leaf) => leaf.reading))));
   const batchValues = [
     plan.batchId,
     plan.batchHash,
@@ -100,7 +106,7 @@ async function writePlan(ctx: AppendContext, plan: BatchAppendPlan): Promise<voi
     if (rowCount !== 1)
       throw new BatchIntegrityError(plan.batchId, `batch ${plan.batchId} changed under the append`);
   }
-  await rowStage(() => ctx.writer(client, plan));
+  await rowStage(ctx, () => ctx.writer(client, plan));
 }
 
 /** Writes `plan` inside a savepoint; returns the refusal error (rolled back) or `undefined` (written). */
@@ -173,18 +179,20 @@ async function appendOnce(ctx: Omit<AppendContext, "batch">): Promise<AppendResu
  * whose `message_hash` is stored, plan the rest, upsert devices, create or advance the batch,
  * insert the messages once (with batch and leaf position), record rejections, COMMIT. Rows
  * PostgreSQL refuses are bisected out in savepoints and dead-lettered as `store_refused`. When a
- * concurrent writer stores one of the readings first, the transaction is retried once.
+ * concurrent writer stores one of the readings first (unique violation) or a deadlock or
+ * serialization failure occurs, the whole transaction is retried (3 attempts in all).
  */
 export async function appendReadings(
   pool: PgPoolLike,
   request: AppendRequest,
   writer: MessageWriter,
 ): Promise<AppendResult> {
-  for (let retry = 0; ; retry++) {
+  for (let attempt = 1; ; attempt++) {
+    const lastAttempt = attempt === MAX_ATTEMPTS;
     try {
-      return await inTransaction(pool, (client) => appendOnce({ client, request, writer }));
+      return await inTransaction(pool, (client) => appendOnce({ client, request, writer, lastAttempt }));
     } catch (error) {
-      if (retry === 0 && isConcurrentDuplicate(error)) continue;
+      if (!lastAttempt && isRetryable(error)) continue;
       throw toStoreError("append", error);
     }
   }

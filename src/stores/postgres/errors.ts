@@ -27,19 +27,34 @@ export function constraintOf(error: unknown): string | undefined {
 
 /**
  * `true` when PostgreSQL refused a row for its content: a data exception (class 22, e.g. 22P05
- * `\u0000` in JSONB, 22001 value too long) or an integrity violation (class 23) other than the
- * de-duplication index. Such errors are isolated row by row instead of failing the append.
+ * `\u0000` in JSONB, 22001 value too long), a NOT NULL violation, or a `message_id` that is taken
+ * by another message. Such errors are isolated row by row instead of failing the append.
  */
 export function isRowRefusal(error: unknown): boolean {
   const state = sqlState(error);
   if (state === undefined) return false;
-  if (state.startsWith("22")) return true;
-  return state.startsWith("23") && !isConcurrentDuplicate(error);
+  return (
+    state.startsWith("22") ||
+    state === "23502" ||
+    (state === "23505" && constraintOf(error) === "messages_pkey")
+  );
 }
 
-/** `true` for a unique violation of `idx_messages_hash`: another writer stored the same message. */
+/**
+ * `true` for a unique violation on `idx_messages_hash` or `messages_pkey`: another writer stored
+ * the same message while this transaction ran (its duplicate check could not see it yet).
+ */
 export function isConcurrentDuplicate(error: unknown): boolean {
-  return sqlState(error) === "23505" && constraintOf(error) === "idx_messages_hash";
+  const constraint = constraintOf(error);
+  return (
+    sqlState(error) === "23505" && (constraint === "idx_messages_hash" || constraint === "messages_pkey")
+  );
+}
+
+/** `true` when retrying the whole transaction may succeed: a concurrent duplicate, a deadlock, a serialization failure. */
+export function isRetryable(error: unknown): boolean {
+  const state = sqlState(error);
+  return isConcurrentDuplicate(error) || state === "40P01" || state === "40001";
 }
 
 /** Wraps any failure in a {@link StoreError} (keeping the cause) unless it is already a veep-bridge error. */
