@@ -28,35 +28,28 @@ const COLON = 0x3a;
 /** Decimal digits of `Number.MAX_SAFE_INTEGER` (2^53 − 1); it has 16 of them. */
 const MAX_SAFE_DIGITS = String(Number.MAX_SAFE_INTEGER);
 
+/**
+ * Only a run of 16+ digits (an integer beyond 2^53 − 1, or a mantissa long enough to overflow)
+ * or an exponent of 3+ digits can make a number token unsafe or infinite. Bounded quantifiers
+ * only: at most 16 characters are examined per start position, so matching is linear.
+ */
+const NUMBER_HINT = /\d{16}|[eE][+-]?\d{3}/;
+
+interface EscapeFindings {
+  nul?: number;
+  lone?: { readonly offset: number; readonly codeUnit: number };
+}
+
+interface Findings extends EscapeFindings {
+  unsafe?: JsonTextIssue;
+}
+
 function isDigit(c: number): boolean {
   return c >= ZERO && c <= NINE;
 }
 
 function isNumberTail(c: number): boolean {
   return isDigit(c) || c === LOWER_E || c === UPPER_E || c === PLUS || c === MINUS;
-}
-
-/**
- * Cheap pre-check: only a run of 16+ digits (an integer beyond 2^53 − 1, or a mantissa long
- * enough to overflow) or an exponent of 3+ digits can make a number token unsafe or infinite.
- */
-function mayHoldNumberIssue(text: string): boolean {
-  let run = 0;
-  let exponent = false;
-  let previousWasE = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (isDigit(c)) {
-      run++;
-      if (run >= MAX_SAFE_DIGITS.length || (exponent && run >= 3)) return true;
-      continue;
-    }
-    const isE = c === LOWER_E || c === UPPER_E;
-    exponent = isE || ((c === PLUS || c === MINUS) && previousWasE);
-    previousWasE = isE;
-    run = 0;
-  }
-  return false;
 }
 
 function hex4(text: string, at: number): number {
@@ -67,61 +60,56 @@ function isLowSurrogate(unit: number): boolean {
   return unit >= 0xdc00 && unit <= 0xdfff;
 }
 
-function isKeyAt(text: string, stringStart: number): boolean {
-  let i = stringStart + 1;
-  while (text.charCodeAt(i) !== QUOTE) i += text.charCodeAt(i) === BACKSLASH ? 2 : 1;
-  i++;
-  while (i < text.length && text.charCodeAt(i) <= 0x20) i++;
-  return text.charCodeAt(i) === COLON;
-}
-
 function isUnsafeInteger(text: string, digitsStart: number, digitsEnd: number): boolean {
   const count = digitsEnd - digitsStart;
   if (count !== MAX_SAFE_DIGITS.length) return count > MAX_SAFE_DIGITS.length;
   return text.slice(digitsStart, digitsEnd) > MAX_SAFE_DIGITS;
 }
 
-interface Findings {
-  unsafe?: JsonTextIssue;
-  nul?: JsonTextIssue;
-  lone?: JsonTextIssue;
+/** Records what the `\u` escape at `at` holds; returns its length (12 for a surrogate pair). */
+function checkUnicodeEscape(text: string, at: number, findings: EscapeFindings): number {
+  const unit = hex4(text, at + 2);
+  if (unit === 0) {
+    findings.nul ??= at;
+  } else if (unit >= 0xd800 && unit <= 0xdbff) {
+    const paired = text.charCodeAt(at + 6) === BACKSLASH && text.charCodeAt(at + 7) === LOWER_U;
+    if (paired && isLowSurrogate(hex4(text, at + 8))) return 12;
+    findings.lone ??= { offset: at, codeUnit: unit };
+  } else if (isLowSurrogate(unit)) {
+    findings.lone ??= { offset: at, codeUnit: unit };
+  }
+  return 6;
 }
 
-/** Scans the string starting at the quote at `start`; returns the index after its closing quote. */
-function scanString(text: string, start: number, findings: Findings): number {
+/** Whether the backslash at `at` starts an escape (it is not the second half of `\\`). */
+function startsEscape(text: string, at: number): boolean {
+  let i = at - 1;
+  while (i >= 0 && text.charCodeAt(i) === BACKSLASH) i--;
+  return (at - 1 - i) % 2 === 0;
+}
+
+/** Escapes only (no number can be at fault): jump from `\u` to `\u` with the native `indexOf`. */
+function scanEscapes(text: string, findings: EscapeFindings): void {
+  let i = text.indexOf("\\u");
+  while (i !== -1 && findings.nul === undefined) {
+    i = startsEscape(text, i) ? i + checkUnicodeEscape(text, i, findings) : i + 1;
+    i = text.indexOf("\\u", i);
+  }
+}
+
+/** Returns the index after the string whose opening quote is at `start`. */
+function scanString(text: string, start: number, findings: EscapeFindings): number {
   let i = start + 1;
   for (;;) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) return i + 1;
-    if (c !== BACKSLASH) {
-      i++;
-      continue;
-    }
-    if (text.charCodeAt(i + 1) !== LOWER_U) {
-      i += 2;
-      continue;
-    }
-    const unit = hex4(text, i + 2);
-    if (unit === 0) {
-      findings.nul ??= { kind: "nul_character", offset: i, inKey: isKeyAt(text, start) };
-    } else if (unit >= 0xd800 && unit <= 0xdbff) {
-      const paired = text.charCodeAt(i + 6) === BACKSLASH && text.charCodeAt(i + 7) === LOWER_U;
-      if (paired && isLowSurrogate(hex4(text, i + 8))) {
-        i += 12;
-        continue;
-      }
-      findings.lone ??= { kind: "lone_surrogate", offset: i, inKey: isKeyAt(text, start), codeUnit: unit };
-    } else if (isLowSurrogate(unit)) {
-      findings.lone ??= { kind: "lone_surrogate", offset: i, inKey: isKeyAt(text, start), codeUnit: unit };
-    }
-    i += 6;
+    if (c !== BACKSLASH) i++;
+    else if (text.charCodeAt(i + 1) === LOWER_U) i += checkUnicodeEscape(text, i, findings);
+    else i += 2;
   }
 }
 
-/**
- * Scans the number token at `start`; returns the index after it, or a non-finite issue (which
- * outranks everything else, so the caller stops there).
- */
+/** Returns the index after the number token at `start`, or the issue if it overflows a double. */
 function scanNumber(text: string, start: number, findings: Findings): number | JsonTextIssue {
   let i = start;
   if (text.charCodeAt(i) === MINUS) i++;
@@ -141,9 +129,54 @@ function scanNumber(text: string, start: number, findings: Findings): number | J
   return i;
 }
 
+/** Full pass: strings and number tokens. */
+function scanAll(text: string, findings: Findings): JsonTextIssue | undefined {
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      i = scanString(text, i, findings);
+    } else if (c === MINUS || isDigit(c)) {
+      const next = scanNumber(text, i, findings);
+      if (typeof next !== "number") return next;
+      i = next;
+    } else {
+      i++;
+    }
+  }
+  return undefined;
+}
+
+/** Whether the string containing `offset` is an object key (followed by `:`). Error path only. */
+function isInKey(text: string, offset: number): boolean {
+  let i = 0;
+  while (i < text.length) {
+    if (text.charCodeAt(i) !== QUOTE) {
+      i++;
+      continue;
+    }
+    i++;
+    while (text.charCodeAt(i) !== QUOTE) i += text.charCodeAt(i) === BACKSLASH ? 2 : 1;
+    i++;
+    if (i > offset) break;
+  }
+  while (i < text.length && text.charCodeAt(i) <= 0x20) i++;
+  return text.charCodeAt(i) === COLON;
+}
+
+function escapeIssue(text: string, findings: EscapeFindings): JsonTextIssue | undefined {
+  if (findings.nul !== undefined) {
+    return { kind: "nul_character", offset: findings.nul, inKey: isInKey(text, findings.nul) };
+  }
+  const { lone } = findings;
+  if (lone === undefined) return undefined;
+  return { kind: "lone_surrogate", ...lone, inKey: isInKey(text, lone.offset) };
+}
+
 /**
- * Finds what {@link JsonTextIssue} describes in text that `JSON.parse` has already accepted, in one
- * linear pass over the text (skipped entirely when a cheap pre-check shows nothing can be found):
+ * Finds what {@link JsonTextIssue} describes in text that `JSON.parse` has already accepted, in at
+ * most one linear pass (none when a cheap pre-check shows nothing can be found):
  *
  * - a number token too large for a double (`1e400`), which `JSON.parse` turns into `Infinity`
  *   and RFC 8785 cannot represent;
@@ -162,25 +195,13 @@ function scanNumber(text: string, start: number, findings: Findings): number | J
  * @returns the issue, or `undefined` when there is none
  */
 export function findJsonTextIssue(text: string): JsonTextIssue | undefined {
-  const checkNumbers = mayHoldNumberIssue(text);
-  const checkEscapes = text.includes("\\u");
-  if (!checkNumbers && !checkEscapes) return undefined;
-
   const findings: Findings = {};
-  const n = text.length;
-  let i = 0;
-  while (i < n) {
-    const c = text.charCodeAt(i);
-    if (c === QUOTE) {
-      i = scanString(text, i, findings);
-      if (findings.nul && !checkNumbers) return findings.nul;
-    } else if (c === MINUS || isDigit(c)) {
-      const next = scanNumber(text, i, findings);
-      if (typeof next !== "number") return next;
-      i = next;
-    } else {
-      i++;
-    }
+  if (NUMBER_HINT.test(text)) {
+    const overflow = scanAll(text, findings);
+    if (overflow) return overflow;
+    if (findings.unsafe) return findings.unsafe;
+  } else if (text.includes("\\u")) {
+    scanEscapes(text, findings);
   }
-  return findings.unsafe ?? findings.nul ?? findings.lone;
+  return escapeIssue(text, findings);
 }
