@@ -2,6 +2,7 @@ import { BatchIntegrityError, StoreError } from "../../errors.js";
 import type { BatchLeaf, BatchRecord, BatchStatus, OpenBatchSnapshot, SealRequest } from "../store.js";
 import type { PgQueryable } from "./pg-types.js";
 import { SQL, statement } from "./sql.js";
+import { isUuid } from "./uuid.js";
 
 /** A `batches` row as selected by the store. */
 export interface BatchRow {
@@ -28,12 +29,14 @@ export function batchRecord(row: BatchRow): BatchRecord {
 
 /** One batch with its failure reason, or `null`. */
 export async function getBatchRow(db: PgQueryable, batchId: string): Promise<BatchRow | null> {
+  if (!isUuid(batchId)) return null;
   const { rows } = await db.query<BatchRow>(statement("get_batch", SQL.getBatch, [batchId]));
   return rows[0] ?? null;
 }
 
 /** A batch's leaves in leaf order. */
 export async function getBatchLeaves(db: PgQueryable, batchId: string): Promise<BatchLeaf[]> {
+  if (!isUuid(batchId)) return [];
   const { rows } = await db.query<{ message_id: string; leaf_index: number; message_hash: string }>(
     statement("batch_leaves", SQL.batchLeaves, [batchId]),
   );
@@ -64,6 +67,7 @@ export async function loadOpenBatch(db: PgQueryable): Promise<OpenBatchSnapshot 
  * is unknown or not pending.
  */
 export async function sealBatch(db: PgQueryable, request: SealRequest): Promise<BatchRecord> {
+  if (!isUuid(request.batchId)) throw new StoreError(`cannot seal unknown batch ${request.batchId}`);
   const { rows } = await db.query<BatchRow>(
     statement("seal_batch", SQL.sealBatch, [request.batchId, request.batchHash, request.messageCount]),
   );
@@ -82,6 +86,7 @@ export async function sealBatch(db: PgQueryable, request: SealRequest): Promise<
 
 /** Sets `failed` and keeps the reason in `failure_reason`. @throws {@link StoreError} for an unknown batch. */
 export async function failBatch(db: PgQueryable, batchId: string, reason: string): Promise<void> {
+  if (!isUuid(batchId)) throw new StoreError(`cannot fail unknown batch ${batchId}`);
   const { rowCount } = await db.query(
     statement("fail_batch", SQL.failBatch, [batchId, reason.replaceAll("\u0000", "")]),
   );
