@@ -80,5 +80,15 @@ export interface Rejection {
 
 /** Result of decoding one payload: exactly one of a reading or a rejection. */
 export type DecodeResult =
-  | { readonly ok: true; readonly reading: Reading }
-  | { readonly ok: false; readonly rejection: Rejection };
+  | {
+      /** The payload was accepted. */
+      readonly ok: true;
+      /** The decoded reading. */
+      readonly reading: Reading;
+    }
+  | {
+      /** The payload was refused. */
+      readonly ok: false;
+      /** Why, with the raw bytes. */
+      readonly rejection: Rejection;
+    };
