@@ -27,8 +27,10 @@ function payloadText(i: number): string {
     current: 71.36 + (i % 7) / 100,
     temperature: 32.5 - (i % 11) / 10,
     power_factor: 0.97,
+    reactive_kvarh: 3.12 + (i % 5) / 100,
     frequency: 50.01,
     status: "online",
+    phase: "L1",
     location: { site: "Plant Zürich-Nord", building: "B2", floor: 3, lat: 47.4108, lon: 8.5446 },
     metadata: {
       firmware_version: "2.1.0",
@@ -40,19 +42,34 @@ function payloadText(i: number): string {
   });
 }
 
-function opsPerSecond(run: (i: number) => unknown, minMs = 400): number {
-  for (let i = 0; i < 2000; i++) run(i);
+/**
+ * Operations per second of each candidate, measured in short windows taken in turns (so a burst
+ * of load from other processes hits all candidates alike), keeping each one's best window.
+ */
+function ratesInTurns(candidates: readonly ((i: number) => unknown)[], windowMs = 100, turns = 8): number[] {
+  for (const run of candidates) for (let i = 0; i < 2000; i++) run(i);
+  const best = candidates.map(() => 0);
   let operations = 0;
-  const start = performance.now();
-  let elapsed = 0;
-  while (elapsed < minMs) {
-    for (let j = 0; j < 1000; j++) run(operations++);
-    elapsed = performance.now() - start;
+  for (let turn = 0; turn < turns; turn++) {
+    candidates.forEach((run, c) => {
+      const start = performance.now();
+      const first = operations;
+      let elapsed = 0;
+      while (elapsed < windowMs) {
+        for (let j = 0; j < 100; j++) run(operations++);
+        elapsed = performance.now() - start;
+      }
+      best[c] = Math.max(best[c] as number, ((operations - first) / elapsed) * 1000);
+    });
   }
-  return (operations / elapsed) * 1000;
+  return best;
 }
 
-function timeMs(run: () => unknown, repeat = 3): number {
+function opsPerSecond(run: (i: number) => unknown, windowMs = 100): number {
+  return ratesInTurns([run], windowMs, 5)[0] as number;
+}
+
+function timeMs(run: () => unknown, repeat = 5): number {
   let best = Number.POSITIVE_INFINITY;
   for (let r = 0; r < repeat; r++) {
     const start = performance.now();
@@ -72,31 +89,34 @@ const pick = <T>(items: readonly T[], i: number) => items[i % items.length] as T
 
 console.log(`\nveep-bridge hashing benchmark — Node ${process.version}, payload ~${fmt(averageBytes)} B\n`);
 
-const messageRows: [string, number][] = [
+const messageCandidates: [string, (i: number) => unknown][] = [
   [
     "baseline: JSON.parse + JSON.stringify + sha256",
-    opsPerSecond((i) => oneShotHash("sha256", JSON.stringify(JSON.parse(pick(texts, i))))),
+    (i) => oneShotHash("sha256", JSON.stringify(JSON.parse(pick(texts, i)))),
   ],
   [
     "JSON.parse + canonicalJson + sha256 (messageHash)",
-    opsPerSecond((i) => messageHash(JSON.parse(pick(texts, i)) as JsonValue)),
+    (i) => messageHash(JSON.parse(pick(texts, i)) as JsonValue),
   ],
-  ["canonicalJson only (parsed payload)", opsPerSecond((i) => canonicalJson(pick(parsed, i)))],
-  ["hashCanonicalJson only (canonical string)", opsPerSecond((i) => hashCanonicalJson(pick(texts, i)))],
-  [
-    "sha256 of raw bytes, createHash",
-    opsPerSecond((i) => createHash("sha256").update(pick(texts, i)).digest()),
-  ],
+  ["canonicalJson only (parsed payload)", (i) => canonicalJson(pick(parsed, i))],
+  ["JSON.stringify only (parsed payload)", (i) => JSON.stringify(pick(parsed, i))],
+  ["hashCanonicalJson only (canonical string)", (i) => hashCanonicalJson(pick(texts, i))],
+  ["sha256 of the raw text, createHash", (i) => createHash("sha256").update(pick(texts, i)).digest()],
 ];
-console.log("| message hashing | messages/s |\n|---|---:|");
-for (const [name, rate] of messageRows) console.log(`| ${name} | ${fmt(rate)} |`);
+const messageRates = ratesInTurns(messageCandidates.map(([, run]) => run));
+const baselineRate = messageRates[0] as number;
+console.log("| message hashing | messages/s | vs baseline |\n|---|---:|---:|");
+messageCandidates.forEach(([name], c) => {
+  const rate = messageRates[c] as number;
+  console.log(`| ${name} | ${fmt(rate)} | ${fmt(rate / baselineRate, 2)}× |`);
+});
 
-const leafHashes = Array.from({ length: 100_000 }, (_, i) =>
+const leafHashes = Array.from({ length: 101_000 }, (_, i) =>
   createHash("sha256").update(`leaf ${i}`).digest("hex"),
 );
 
 console.log(
-  "\n| leaves | incremental append, µs/append | incremental build, ms | root() from stack, µs | merkleRootHex rebuild, ms |\n|---:|---:|---:|---:|---:|",
+  "\n| leaves n | append to a tree of n, µs/append | root(), µs | n appends from empty, ms | merkleRootHex(n) rebuild, ms |\n|---:|---:|---:|---:|---:|",
 );
 for (const size of [1_000, 10_000, 100_000]) {
   const leaves = leafHashes.slice(0, size);
@@ -104,10 +124,15 @@ for (const size of [1_000, 10_000, 100_000]) {
   const buildMs = timeMs(() => {
     tree = IncrementalMerkleTree.fromMessageHashes(leaves);
   });
-  const rootUs = (1000 / opsPerSecond(() => tree.root(), 200)) * 1000;
+  const extra = leafHashes.slice(size, size + 1_000);
+  const appendMs = timeMs(() => {
+    const planned = tree.clone();
+    for (const hash of extra) planned.appendMessageHash(hash);
+  }, 5);
+  const rootUs = 1e6 / opsPerSecond(() => tree.root(), 200);
   const rebuildMs = timeMs(() => merkleRootHex(leaves));
   console.log(
-    `| ${fmt(size)} | ${fmt((buildMs * 1000) / size, 2)} | ${fmt(buildMs, 1)} | ${fmt(rootUs, 2)} | ${fmt(rebuildMs, 1)} |`,
+    `| ${fmt(size)} | ${fmt(appendMs, 2)} | ${fmt(rootUs, 2)} | ${fmt(buildMs, 1)} | ${fmt(rebuildMs, 1)} |`,
   );
 }
 
