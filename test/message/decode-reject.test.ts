@@ -118,12 +118,13 @@ describe("createDecoder: rejections", () => {
       },
     );
 
-    it.each([['{"v":1e400}'], ['{"v":-1.5E+309}'], [`{"v":${"9".repeat(400)}.5}`]])(
-      "refuses %s, a number JSON.parse turns into Infinity",
-      (text) => {
-        expect(expectRejection(decode(text), "invalid_json").detail).toMatch(/beyond the range of a double/);
-      },
-    );
+    it.each([
+      ["1e400", '{"v":1e400}'],
+      ["-1.5E+309", '{"v":-1.5E+309}'],
+      ["a 400-digit literal with a fraction", `{"v":${"9".repeat(400)}.5}`],
+    ])("refuses %s, a number JSON.parse turns into Infinity", (_, text) => {
+      expect(expectRejection(decode(text), "invalid_json").detail).toMatch(/beyond the range of a double/);
+    });
 
     it("outranks an unsafe integer earlier in the text with a number beyond a double", () => {
       expectRejection(decode('{"a":9007199254740993,"b":1e999}'), "invalid_json");
@@ -175,6 +176,14 @@ describe("createDecoder: rejections", () => {
 
     it("refuses \\u0000 in a key", () => {
       expect(expectRejection(decode('{"k\\u0000":1}'), "nul_character").detail).toMatch(/^key /);
+    });
+
+    it.each([
+      ["without", ""],
+      ["with", ',"n":"1234567890123456"'],
+    ])("finds an escape after an escaped backslash, %s a long digit run elsewhere", (_, extra) => {
+      expectRejection(decode(`{"s":"\\\\\\u0000"${extra}}`), "nul_character");
+      expect(decode(`{"s":"\\\\\\\\u0000"${extra}}`).ok).toBe(true);
     });
 
     it("outranks a lone surrogate that comes earlier in the text", () => {
