@@ -127,7 +127,8 @@ function canonicalise(options: ResolvedDecoderOptions, payload: JsonObject): str
  * topic (`device_mismatch`), `metadata.firmware_version` over 50 characters (`field_too_long`),
  * then the user's validator (`validation_failed`). The payload is parsed once; canonical JSON
  * and the hash are computed only for accepted payloads. Lengths count code points, as
- * PostgreSQL's `VARCHAR(n)` does.
+ * PostgreSQL's `VARCHAR(n)` does. Bad input never throws; an error thrown by an injected
+ * `canonicalJson` or `hashCanonicalJson` propagates, since it is a fault of configuration.
  *
  * @param options - see {@link DecoderOptions}; all optional
  * @returns the decoder
