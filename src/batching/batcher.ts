@@ -177,7 +177,7 @@ export class Batcher<T> implements AsyncDisposable {
     else if (maxBytes !== undefined && this.openBytes >= maxBytes) this.closeOpenBatch("maxBytes");
     else if (this.policy.shouldFlush?.(this.stateAfter(item, now))) this.closeOpenBatch("predicate");
     if (this.pendingBoundaries > boundariesBefore) this.retryBlocked = false;
-    this.pump();
+    this.pump(now);
     return true;
   }
 
@@ -261,12 +261,12 @@ export class Batcher<T> implements AsyncDisposable {
     this.openBytes = 0;
   }
 
-  private pump(): void {
+  private pump(now?: number): void {
     if (this.inFlight > 0 || this.retryBlocked || this.ring.count === 0) return;
     if (this.pendingBoundaries === 0) {
       const { maxAgeMs } = this.policy;
       if (maxAgeMs === undefined) return;
-      const dueIn = this.ring.addedAt(0) + maxAgeMs - this.clock.now();
+      const dueIn = this.ring.addedAt(0) + maxAgeMs - (now ?? this.clock.now());
       if (dueIn > 0) {
         if (!this.timer && !this.closing) this.startTimer(dueIn);
         return;

@@ -62,9 +62,6 @@ export interface FlushPolicy<T = unknown> {
   readonly shouldFlush?: (state: BatchState<T>) => boolean;
 }
 
-/** The numeric limits of a {@link FlushPolicy}. */
-export type FlushPolicyLimit = "maxItems" | "maxBytes" | "maxAgeMs";
-
 /** Largest delay Node's timers accept (about 24.8 days); longer ones would fire at once. */
 export const MAX_TIMER_DELAY_MS = 2_147_483_647;
 

@@ -10,7 +10,6 @@ export {
   assertPositiveInteger,
   type BatchState,
   type FlushPolicy,
-  type FlushPolicyLimit,
   type FlushReason,
   MAX_TIMER_DELAY_MS,
   validateFlushPolicy,
