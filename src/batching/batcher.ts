@@ -41,6 +41,8 @@ const rethrowAsync = (error: unknown): void => {
  *   it settles and another batch is due, the next one is handed over at once.
  * - **Backpressure.** {@link Batcher.add} returns `false` at `capacity` and counts the refusal in
  *   {@link Batcher.refusedCount}; {@link Batcher.whenNotFull} resolves once a flush freed room.
+ * - **A throwing `shouldFlush`** does not undo the add: the item stays, the batch stays open and the
+ *   error goes to `onError`.
  * - **Failure keeps the items.** When `onFlush` rejects, the batch stays at the head of the buffer,
  *   unchanged, and the rejection goes to the waiting `flush()`/`close()` callers or else to `onError`. The
  *   same batch is handed over again at the next trigger: a new batch boundary from `add`, `maxAgeMs` after
@@ -175,7 +177,7 @@ export class Batcher<T> implements AsyncDisposable {
     this.openBytes += size;
     if (this.openCount >= this.maxItems) this.closeOpenBatch("maxItems");
     else if (maxBytes !== undefined && this.openBytes >= maxBytes) this.closeOpenBatch("maxBytes");
-    else if (this.policy.shouldFlush?.(this.stateAfter(item, now))) this.closeOpenBatch("predicate");
+    else if (this.predicateSays(item, now)) this.closeOpenBatch("predicate");
     if (this.pendingBoundaries > boundariesBefore) this.retryBlocked = false;
     this.pump(now);
     return true;
@@ -241,6 +243,17 @@ export class Batcher<T> implements AsyncDisposable {
       throw new InvalidOptionError("sizeOf", `must return a finite number >= 0, returned ${String(size)}`);
     }
     return size;
+  }
+
+  private predicateSays(item: T, now: number): boolean {
+    const { shouldFlush } = this.policy;
+    if (!shouldFlush) return false;
+    try {
+      return shouldFlush(this.stateAfter(item, now)) === true;
+    } catch (error) {
+      this.onError(error);
+      return false;
+    }
   }
 
   private stateAfter(item: T, now: number): BatchState<T> {

@@ -107,4 +107,27 @@ describe("Batcher when onFlush rejects", () => {
     expect(errors).toHaveLength(1);
     expect(batcher.size).toBe(1);
   });
+
+  it("keeps the item and reports through onError when shouldFlush throws", async () => {
+    const errors: unknown[] = [];
+    const rec = flushRecorder<number>();
+    const batcher = new Batcher<number>({
+      policy: {
+        maxItems: 3,
+        shouldFlush: (s) => {
+          if (s.lastItem === 2) throw new Error("predicate bug");
+          return false;
+        },
+      },
+      capacity: 10,
+      onFlush: rec.onFlush,
+      onError: (e) => errors.push(e),
+    });
+    expect(batcher.add(1)).toBe(true);
+    expect(batcher.add(2)).toBe(true);
+    expect(batcher.add(3)).toBe(true);
+    await settle();
+    expect(errors).toHaveLength(1);
+    expect(rec.batches()).toEqual([[1, 2, 3]]);
+  });
 });
