@@ -156,17 +156,25 @@ export interface CuttableProxy {
   readonly url: string;
   /** PINGREQ packets seen going to the broker (2-byte frames `C0 00`). */
   readonly pingreqs: number;
+  readonly port: number;
   /** Destroy every open connection through the proxy. */
   cut(): void;
+  /** Cut every connection and refuse new ones for `ms` milliseconds (the server is unreachable). */
+  down(ms: number): void;
   close(): Promise<void>;
 }
 
-/** Starts a proxy to `targetUrl` (mqtt://host:port). */
+/** Starts a proxy to the host and port of `targetUrl` (any scheme: mqtt://, postgres://). */
 export async function startProxy(targetUrl: string): Promise<CuttableProxy> {
   const target = new URL(targetUrl);
   const sockets = new Set<Socket>();
   let pingreqs = 0;
+  let downUntil = 0;
   const server = createServer((downstream) => {
+    if (Date.now() < downUntil) {
+      downstream.destroy();
+      return;
+    }
     const upstream = netConnect(Number(target.port), target.hostname);
     sockets.add(downstream);
     sockets.add(upstream);
@@ -186,14 +194,20 @@ export async function startProxy(targetUrl: string): Promise<CuttableProxy> {
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
+  const cut = (): void => {
+    for (const socket of sockets) socket.destroy();
+    sockets.clear();
+  };
   return {
     url: `mqtt://127.0.0.1:${port}`,
+    port,
     get pingreqs() {
       return pingreqs;
     },
-    cut() {
-      for (const socket of sockets) socket.destroy();
-      sockets.clear();
+    cut,
+    down(ms) {
+      downUntil = Date.now() + ms;
+      cut();
     },
     async close() {
       for (const socket of sockets) socket.destroy();
