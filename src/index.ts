@@ -7,16 +7,7 @@
  *
  * @packageDocumentation
  */
-export {
-  type Bridge,
-  type BridgeState,
-  type BridgeStats,
-  createBridge,
-  type StopOptions,
-} from "./bridge/bridge.js";
-export type { RetryOptions } from "./bridge/backoff.js";
-export { OpenBatch } from "./bridge/open-batch.js";
-export type { BatchOptions, BridgeOptions, OpenBatchState, WriteBufferOptions } from "./bridge/options.js";
+
 export {
   Batcher,
   type BatcherOptions,
@@ -27,6 +18,16 @@ export {
   systemClock,
   type TimerHandle,
 } from "./batching/index.js";
+export type { RetryOptions } from "./bridge/backoff.js";
+export {
+  type Bridge,
+  type BridgeState,
+  type BridgeStats,
+  createBridge,
+  type StopOptions,
+} from "./bridge/bridge.js";
+export { OpenBatch } from "./bridge/open-batch.js";
+export type { BatchOptions, BridgeOptions, OpenBatchState, WriteBufferOptions } from "./bridge/options.js";
 export {
   BatchIntegrityError,
   InvalidOptionError,
@@ -55,8 +56,8 @@ export {
   type Hasher,
   hashCanonicalJson,
   hexToBytes,
-  IncrementalMerkleTree,
   type InclusionProof,
+  IncrementalMerkleTree,
   inclusionProof,
   merkleRoot,
   merkleRootHex,
@@ -92,7 +93,13 @@ export {
   type MemorySourceSession,
   memorySource,
 } from "./sources/memory/index.js";
-export type { Source, SourceHandlers, SourceMessage, SourceStartContext, SourceStatus } from "./sources/source.js";
+export type {
+  Source,
+  SourceHandlers,
+  SourceMessage,
+  SourceStartContext,
+  SourceStatus,
+} from "./sources/source.js";
 export {
   createMemoryStoreData,
   type MemoryDeviceRow,

@@ -29,7 +29,10 @@ export function resolveRetryOptions(options: RetryOptions = {}, prefix = "retry"
     ["maxDelayMs", maxDelayMs],
   ] as const) {
     if (!Number.isFinite(value) || value <= 0) {
-      throw new InvalidOptionError(`${prefix}.${name}`, `expected a positive number of milliseconds, got ${String(value)}`);
+      throw new InvalidOptionError(
+        `${prefix}.${name}`,
+        `expected a positive number of milliseconds, got ${String(value)}`,
+      );
     }
   }
   if (maxDelayMs < initialDelayMs) {
@@ -39,7 +42,11 @@ export function resolveRetryOptions(options: RetryOptions = {}, prefix = "retry"
 }
 
 /** Exponential backoff with ±20 % jitter: attempt 1 waits about `initialDelayMs`. */
-export function backoffDelay(attempt: number, options: ResolvedRetryOptions, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  options: ResolvedRetryOptions,
+  random: () => number = Math.random,
+): number {
   const base = Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(base * (0.8 + 0.4 * random()));
 }

@@ -1,12 +1,6 @@
 import { EventEmitter } from "eventemitter3";
 import { Batcher, type FlushReason, systemClock } from "../batching/index.js";
-import {
-  BatchIntegrityError,
-  LifecycleError,
-  SourceError,
-  StoreError,
-  VeepBridgeError,
-} from "../errors.js";
+import { BatchIntegrityError, LifecycleError, SourceError, StoreError, VeepBridgeError } from "../errors.js";
 import type { BatchSealedEvent, BridgeEvents, SealReason } from "../events.js";
 import { hashCanonicalJson } from "../hashing/index.js";
 import { createDecoder, type Decoder } from "../message/index.js";
@@ -110,7 +104,7 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
   readonly #decoder: Decoder;
   readonly #queue = new SerialQueue();
   readonly #writeBuffer: Batcher<Pending>;
-  readonly #sealer: Batcher<Leaf>;
+  #sealer: Batcher<Leaf>;
   readonly #pauses = new Set<PauseReason>();
   readonly #abort = new AbortController();
   #batch: OpenBatch;
@@ -127,13 +121,15 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
     const { hasher } = this.#options;
     this.#decoder = createDecoder({
       ...(this.#options.topic !== undefined ? { topic: this.#options.topic } : {}),
-      ...(this.#options.maxPayloadBytes !== undefined ? { maxPayloadBytes: this.#options.maxPayloadBytes } : {}),
+      ...(this.#options.maxPayloadBytes !== undefined
+        ? { maxPayloadBytes: this.#options.maxPayloadBytes }
+        : {}),
       ...(this.#options.validate !== undefined ? { validate: this.#options.validate } : {}),
       ...(hasher ? { hashCanonicalJson: (canonical: string) => hashCanonicalJson(canonical, hasher) } : {}),
     });
     this.#batch = this.#newBatch();
     const clock = this.#options.clock ?? systemClock;
-    const { writeBuffer, batch } = this.#options;
+    const { writeBuffer } = this.#options;
     this.#writeBuffer = new Batcher<Pending>({
       policy: { maxItems: writeBuffer.maxMessages, maxAgeMs: writeBuffer.maxDelayMs },
       capacity: writeBuffer.capacity * 2,
@@ -142,8 +138,17 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
       onFlush: (items) => this.#commit(items),
       onError: (error) => this.#emitError(new StoreError("write-buffer flush failed", { cause: error })),
     });
+    this.#sealer = this.#createSealer(this.#batch.batchId);
+  }
+
+  /**
+   * One Batcher per open batch, bound to its id: its flush policy (count, bytes, age, predicate)
+   * decides when that batch is sealed; a flush of a batcher whose batch is gone is a no-op.
+   */
+  #createSealer(batchId: string): Batcher<Leaf> {
+    const { batch } = this.#options;
     const shouldSeal = batch.shouldSeal;
-    this.#sealer = new Batcher<Leaf>({
+    return new Batcher<Leaf>({
       policy: {
         maxItems: batch.maxMessages,
         maxAgeMs: batch.maxAgeMs,
@@ -162,13 +167,18 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
       },
       capacity: batch.maxMessages,
       sizeOf: (leaf) => leaf.bytes,
-      clock,
-      onFlush: (_leaves, reason) => {
-        const batchId = this.#batch.batchId;
-        return this.#queue.run(() => this.#sealNow(batchId, SEAL_REASONS[reason])).then(() => undefined);
-      },
+      clock: this.#options.clock ?? systemClock,
+      onFlush: (_leaves, reason) =>
+        this.#queue.run(() => this.#sealNow(batchId, SEAL_REASONS[reason])).then(() => undefined),
       onError: (error) => this.#emitError(asError(error)),
     });
+  }
+
+  #setBatch(batch: OpenBatch): void {
+    const previous = this.#sealer;
+    this.#batch = batch;
+    this.#sealer = this.#createSealer(batch.batchId);
+    void previous.close().catch(() => undefined);
   }
 
   get state(): BridgeState {
@@ -224,7 +234,9 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
           status: (status) => {
             this.emit("source", status);
             if (status.state === "error" && status.error) {
-              this.#emitError(new SourceError(`${source.name} source: ${status.error.message}`, { cause: status.error }));
+              this.#emitError(
+                new SourceError(`${source.name} source: ${status.error.message}`, { cause: status.error }),
+              );
             }
           },
         },
@@ -254,14 +266,26 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
     if (problem) {
       await store.failBatch(snapshot.batchId, problem);
       this.emit("batch:failed", { batchId: snapshot.batchId, reason: problem });
-      this.#emitError(new BatchIntegrityError(snapshot.batchId, `open batch ${snapshot.batchId} failed its check: ${problem}`));
+      this.#emitError(
+        new BatchIntegrityError(
+          snapshot.batchId,
+          `open batch ${snapshot.batchId} failed its check: ${problem}`,
+        ),
+      );
       return;
     }
-    this.#batch = resumed;
-    this.emit("batch:opened", { batchId: resumed.batchId, startTimestamp: snapshot.startTimestamp, resumed: true });
+    this.#setBatch(resumed);
+    this.emit("batch:opened", {
+      batchId: resumed.batchId,
+      startTimestamp: snapshot.startTimestamp,
+      resumed: true,
+    });
     const ageMs = Date.now() - snapshot.startTimestamp.getTime();
     if (resumed.messageCount >= policy.maxMessages || ageMs >= policy.maxAgeMs) {
-      await this.#sealNow(resumed.batchId, resumed.messageCount >= policy.maxMessages ? "maxMessages" : "maxAge");
+      await this.#sealNow(
+        resumed.batchId,
+        resumed.messageCount >= policy.maxMessages ? "maxMessages" : "maxAge",
+      );
       return;
     }
     for (const messageHash of snapshot.leaves) this.#sealer.add({ messageHash, bytes: 0 });
@@ -325,8 +349,14 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
   /** Appends as many of `items` as fit the open batch; returns the rest. Runs inside the queue. */
   async #commitChunk(items: Pending[]): Promise<Pending[]> {
     const { maxMessages, maxBytes } = this.#options.batch;
-    if (this.#batch.messageCount >= maxMessages || (maxBytes !== undefined && this.#batch.bytes >= maxBytes)) {
-      await this.#sealNow(this.#batch.batchId, this.#batch.messageCount >= maxMessages ? "maxMessages" : "maxBytes");
+    if (
+      this.#batch.messageCount >= maxMessages ||
+      (maxBytes !== undefined && this.#batch.bytes >= maxBytes)
+    ) {
+      await this.#sealNow(
+        this.#batch.batchId,
+        this.#batch.messageCount >= maxMessages ? "maxMessages" : "maxBytes",
+      );
     }
     const room = maxMessages - this.#batch.messageCount;
     let roomBytes = maxBytes === undefined ? Number.POSITIVE_INFINITY : maxBytes - this.#batch.bytes;
@@ -359,7 +389,12 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
     return items.slice(taken);
   }
 
-  #applyResult(result: AppendResult, decoderRejections: number, localDuplicates: number, durationMs: number): void {
+  #applyResult(
+    result: AppendResult,
+    decoderRejections: number,
+    localDuplicates: number,
+    durationMs: number,
+  ): void {
     const batch = this.#batch;
     const opens = result.plan?.createsBatch === true;
     if (result.plan) batch.apply(result.plan);
@@ -370,7 +405,11 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
     this.#counters.duplicates += duplicates;
     this.#counters.rejected += rejected;
     if (opens && result.plan) {
-      this.emit("batch:opened", { batchId: batch.batchId, startTimestamp: result.plan.startTimestamp, resumed: false });
+      this.emit("batch:opened", {
+        batchId: batch.batchId,
+        startTimestamp: result.plan.startTimestamp,
+        resumed: false,
+      });
     }
     this.emit("stored", {
       batchId: batch.batchId,
@@ -419,9 +458,12 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
     this.#emitError(
       error instanceof VeepBridgeError
         ? error
-        : new StoreError(`${operation} failed (attempt ${attempt}), retrying in ${delayMs} ms: ${failure.message}`, {
-            cause: error,
-          }),
+        : new StoreError(
+            `${operation} failed (attempt ${attempt}), retrying in ${delayMs} ms: ${failure.message}`,
+            {
+              cause: error,
+            },
+          ),
     );
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, delayMs);
@@ -452,8 +494,7 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
         await this.#waitToRetry("seal", attempt, error);
       }
     }
-    this.#batch = this.#newBatch();
-    this.#sealer.clear();
+    this.#setBatch(this.#newBatch());
     const event: BatchSealedEvent = {
       batchId,
       batchHash: request.batchHash,
@@ -478,7 +519,8 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
   }
 
   #emitError(error: Error): void {
-    const wrapped = error instanceof VeepBridgeError ? error : new StoreError(error.message, { cause: error });
+    const wrapped =
+      error instanceof VeepBridgeError ? error : new StoreError(error.message, { cause: error });
     this.emit("error", wrapped);
   }
 
@@ -503,7 +545,9 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
       }
     } finally {
       this.#abort.abort();
-      await Promise.allSettled([this.#writeBuffer.close(), this.#sealer.close()]);
+      await this.#writeBuffer.close().catch(() => undefined);
+      this.#setBatch(this.#newBatch());
+      await this.#sealer.close();
       await this.#queue.idle();
       const results = await Promise.allSettled([source.stop(), store.close()]);
       this.#state = "stopped";

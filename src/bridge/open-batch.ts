@@ -103,7 +103,8 @@ export class OpenBatch {
 
   /** Moves the batch forward by a committed plan; throws if the plan was made from another state. */
   apply(plan: BatchAppendPlan): void {
-    if (plan.batchId !== this.batchId) throw new Error(`plan for batch ${plan.batchId} applied to ${this.batchId}`);
+    if (plan.batchId !== this.batchId)
+      throw new Error(`plan for batch ${plan.batchId} applied to ${this.batchId}`);
     const first = plan.leaves[0]?.leafIndex ?? this.#tree.size;
     if (first !== this.#tree.size) {
       throw new Error(`plan starts at leaf ${first} but batch ${this.batchId} has ${this.#tree.size} leaves`);

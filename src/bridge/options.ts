@@ -1,5 +1,5 @@
-import { InvalidOptionError } from "../errors.js";
 import type { Clock } from "../batching/index.js";
+import { InvalidOptionError } from "../errors.js";
 import type { Hasher } from "../hashing/types.js";
 import type { PayloadValidator } from "../message/decoder-options.js";
 import type { Source } from "../sources/source.js";
@@ -110,7 +110,11 @@ export interface ResolvedBridgeOptions {
     readonly maxAgeMs: number;
     readonly shouldSeal: ((state: OpenBatchState) => boolean) | undefined;
   };
-  readonly writeBuffer: { readonly maxMessages: number; readonly maxDelayMs: number; readonly capacity: number };
+  readonly writeBuffer: {
+    readonly maxMessages: number;
+    readonly maxDelayMs: number;
+    readonly capacity: number;
+  };
   readonly maxPayloadBytes: number | undefined;
   readonly validate: PayloadValidator | undefined;
   readonly hasher: Hasher | undefined;
@@ -133,7 +137,15 @@ function isAdapter(value: unknown, methods: readonly string[]): boolean {
 }
 
 const SOURCE_METHODS = ["start", "pause", "resume", "stop"] as const;
-const STORE_METHODS = ["open", "loadOpenBatch", "append", "sealBatch", "failBatch", "getProof", "close"] as const;
+const STORE_METHODS = [
+  "open",
+  "loadOpenBatch",
+  "append",
+  "sealBatch",
+  "failBatch",
+  "getProof",
+  "close",
+] as const;
 
 /** Validates {@link BridgeOptions} and applies defaults; throws {@link InvalidOptionError} naming the option. */
 export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOptions {
@@ -164,7 +176,8 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
     topic: options.topic,
     batch: {
       maxMessages: positiveInteger("batch.maxMessages", batch.maxMessages, 1000),
-      maxBytes: batch.maxBytes === undefined ? undefined : positiveInteger("batch.maxBytes", batch.maxBytes, 0),
+      maxBytes:
+        batch.maxBytes === undefined ? undefined : positiveInteger("batch.maxBytes", batch.maxBytes, 0),
       maxAgeMs: positiveInteger("batch.maxAgeMs", batch.maxAgeMs, 300_000),
       shouldSeal: batch.shouldSeal,
     },

@@ -33,8 +33,13 @@ export function seedPayload(deviceId: string, n: number, salt = ""): JsonObject 
 
 /** Decodes one payload on `topic` into a {@link Reading}; throws if it would be rejected. */
 export function makeReading(topic: string, payload: JsonObject, receivedAt: Date = new Date()): Reading {
-  const result = decoder.decode({ topic, payload: new TextEncoder().encode(JSON.stringify(payload)), receivedAt });
-  if (!result.ok) throw new Error(`fixture payload rejected: ${result.rejection.reason} ${result.rejection.detail}`);
+  const result = decoder.decode({
+    topic,
+    payload: new TextEncoder().encode(JSON.stringify(payload)),
+    receivedAt,
+  });
+  if (!result.ok)
+    throw new Error(`fixture payload rejected: ${result.rejection.reason} ${result.rejection.detail}`);
   return result.reading;
 }
 
@@ -47,7 +52,11 @@ export function makeReadings(count: number, options: MakeReadingsOptions = {}): 
   const start = options.start?.getTime() ?? Date.now();
   return Array.from({ length: count }, (_, i) => {
     const device = devices[i % devices.length]!;
-    return makeReading(`veep/${tenant}/${site}/${device}/data`, seedPayload(device, i, salt), new Date(start + i));
+    return makeReading(
+      `veep/${tenant}/${site}/${device}/data`,
+      seedPayload(device, i, salt),
+      new Date(start + i),
+    );
   });
 }
 
@@ -58,13 +67,21 @@ export function redeliver(readings: readonly Reading[]): Reading[] {
 
 /** A rejection as the decoder would produce for a non-object payload. */
 export function makeRejection(topic = "veep/factory1/line2/SENSOR_001/data", payload = "[1,2,3]"): Rejection {
-  const result = decoder.decode({ topic, payload: new TextEncoder().encode(payload), receivedAt: new Date() });
+  const result = decoder.decode({
+    topic,
+    payload: new TextEncoder().encode(payload),
+    receivedAt: new Date(),
+  });
   if (result.ok) throw new Error("fixture payload was accepted; pass one that is rejected");
   return result.rejection;
 }
 
 /** Polls `condition` until it holds or `timeoutMs` passes (then throws with `what`). */
-export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

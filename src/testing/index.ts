@@ -5,9 +5,9 @@
  * @packageDocumentation
  */
 export {
+  type MakeReadingsOptions,
   makeReading,
   makeReadings,
-  type MakeReadingsOptions,
   makeRejection,
   redeliver,
   seedPayload,

@@ -117,7 +117,9 @@ export function sourceConformance(name: string, makeHarness: () => Promise<Sourc
       harness.source.resume();
       await waitFor(() => received.messages.length >= 10, "10 messages after resume");
       expect(duringPause).toBeLessThan(10);
-      expect(received.messages.map(text)).toEqual(Array.from({ length: 10 }, (_, n) => JSON.stringify({ n })));
+      expect(received.messages.map(text)).toEqual(
+        Array.from({ length: 10 }, (_, n) => JSON.stringify({ n })),
+      );
       for (const m of received.messages) m.ack();
     });
 

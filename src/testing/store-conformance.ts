@@ -19,7 +19,11 @@ export interface StoreHarness {
  * Checks the batch invariant of `batchId` in `store`: leaves 0..n-1 without gaps,
  * `messageCount` = n and `batchHash` = Merkle root of the leaves in order.
  */
-export async function expectBatchInvariant(store: Store, batchId: string, expectedHashes?: readonly string[]): Promise<void> {
+export async function expectBatchInvariant(
+  store: Store,
+  batchId: string,
+  expectedHashes?: readonly string[],
+): Promise<void> {
   const batch = await store.getBatch(batchId);
   expect(batch, `batch ${batchId} exists`).not.toBeNull();
   const leaves = await store.getBatchLeaves(batchId);
@@ -105,9 +109,19 @@ export function storeConformance(name: string, makeHarness: () => Promise<StoreH
       await appendAndApply(store, first, readings);
       const again = await appendAndApply(store, first, redeliver(readings.slice(2, 5)));
       expect(again.plan).toBeNull();
-      expect(again.duplicates.map((r) => r.messageHash)).toEqual(readings.slice(2, 5).map((r) => r.messageHash));
-      await expectBatchInvariant(store, first.batchId, readings.map((r) => r.messageHash));
-      await store.sealBatch({ batchId: first.batchId, batchHash: first.batchHash, messageCount: first.messageCount });
+      expect(again.duplicates.map((r) => r.messageHash)).toEqual(
+        readings.slice(2, 5).map((r) => r.messageHash),
+      );
+      await expectBatchInvariant(
+        store,
+        first.batchId,
+        readings.map((r) => r.messageHash),
+      );
+      await store.sealBatch({
+        batchId: first.batchId,
+        batchHash: first.batchHash,
+        messageCount: first.messageCount,
+      });
 
       const second = new OpenBatch();
       const fresh = makeReadings(3);
@@ -115,7 +129,11 @@ export function storeConformance(name: string, makeHarness: () => Promise<StoreH
       const result = await appendAndApply(store, second, mixed);
       expect(result.duplicates).toHaveLength(2);
       expect(result.plan?.leaves.map((l) => l.leafIndex)).toEqual([0, 1, 2]);
-      await expectBatchInvariant(store, second.batchId, fresh.map((r) => r.messageHash));
+      await expectBatchInvariant(
+        store,
+        second.batchId,
+        fresh.map((r) => r.messageHash),
+      );
       expect((await store.getBatch(first.batchId))?.messageCount).toBe(10);
     });
 
@@ -166,7 +184,11 @@ export function storeConformance(name: string, makeHarness: () => Promise<StoreH
       await expect(
         store.sealBatch({ batchId: batch.batchId, batchHash: batch.batchHash, messageCount: 4 }),
       ).rejects.toThrow();
-      const sealed = await store.sealBatch({ batchId: batch.batchId, batchHash: batch.batchHash, messageCount: 5 });
+      const sealed = await store.sealBatch({
+        batchId: batch.batchId,
+        batchHash: batch.batchHash,
+        messageCount: 5,
+      });
       expect(sealed.status).toBe("complete");
       expect((await store.getBatch(batch.batchId))?.status).toBe("complete");
       expect(await store.loadOpenBatch()).toBeNull();
@@ -199,7 +221,11 @@ export function storeConformance(name: string, makeHarness: () => Promise<StoreH
       expect(resumed.batchHash).toBe(snapshot!.batchHash);
       const more = makeReadings(5);
       await appendAndApply(reopened, resumed, [...redeliver(readings.slice(20)), ...more]);
-      await expectBatchInvariant(reopened, batch.batchId, [...readings, ...more].map((r) => r.messageHash));
+      await expectBatchInvariant(
+        reopened,
+        batch.batchId,
+        [...readings, ...more].map((r) => r.messageHash),
+      );
       store = reopened;
       extra.pop();
     });
@@ -245,7 +271,11 @@ export function storeConformance(name: string, makeHarness: () => Promise<StoreH
         const result = await appendAndApply(store, batch, [...replays, ...fresh]);
         expect(result.duplicates).toHaveLength(replays.length);
         stored.push(...fresh);
-        await expectBatchInvariant(store, batch.batchId, stored.map((r) => r.messageHash));
+        await expectBatchInvariant(
+          store,
+          batch.batchId,
+          stored.map((r) => r.messageHash),
+        );
       }
     });
 

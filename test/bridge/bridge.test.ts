@@ -16,7 +16,12 @@ import { expectBatchInvariant, seedPayload, waitFor } from "../../src/testing/in
 
 const topic = (device: string): string => `veep/factory1/line2/${device}/data`;
 
-function publishReadings(source: ReturnType<typeof memorySource>, count: number, device = "SENSOR_001", from = 0) {
+function publishReadings(
+  source: ReturnType<typeof memorySource>,
+  count: number,
+  device = "SENSOR_001",
+  from = 0,
+) {
   for (let i = from; i < from + count; i++) source.publish(topic(device), seedPayload(device, i));
 }
 
@@ -75,7 +80,12 @@ describe("Bridge", () => {
   it("never lets a batch exceed maxMessages and seals it when full", async () => {
     const source = memorySource();
     const store = memoryStore();
-    const bridge = createBridge({ source, store, batch: { maxMessages: 10 }, writeBuffer: { maxMessages: 7 } });
+    const bridge = createBridge({
+      source,
+      store,
+      batch: { maxMessages: 10 },
+      writeBuffer: { maxMessages: 7 },
+    });
     const sealed = collectSealed(bridge);
     await bridge.start();
     publishReadings(source, 25);
@@ -270,7 +280,11 @@ describe("Bridge", () => {
   it("drains on stop and can seal the open batch", async () => {
     const source = memorySource();
     const store = memoryStore();
-    const bridge = createBridge({ source, store, writeBuffer: { maxMessages: 1000, maxDelayMs: 10_000, capacity: 1000 } });
+    const bridge = createBridge({
+      source,
+      store,
+      writeBuffer: { maxMessages: 1000, maxDelayMs: 10_000, capacity: 1000 },
+    });
     const sealed = collectSealed(bridge);
     await bridge.start();
     publishReadings(source, 30);

@@ -33,82 +33,81 @@ function badInputs(device: string, n: number): Bad[] {
 }
 
 describe("end to end on memory adapters", () => {
-  it(
-    `${DEVICES} devices × ${PER_DEVICE} messages with bad input and 5% redelivered duplicates: ` +
-      "each good message stored once, every root and proof verifies, every bad one rejected with its reason",
-    async () => {
-      const source = memorySource({ maxInFlight: 200 });
-      const store = memoryStore();
-      const bridge = createBridge({ source, store, batch: { maxMessages: 1000 } });
-      const sealed: BatchSealedEvent[] = [];
-      const rejected: RejectionReason[] = [];
-      bridge.on("batch:sealed", (b) => sealed.push(b));
-      bridge.on("rejected", (r) => rejected.push(r.reason));
-      await bridge.start();
+  it(`${DEVICES} devices × ${PER_DEVICE} messages with bad input and 5% redelivered duplicates: ` +
+    "each good message stored once, every root and proof verifies, every bad one rejected with its reason", async () => {
+    const source = memorySource({ maxInFlight: 200 });
+    const store = memoryStore();
+    const bridge = createBridge({ source, store, batch: { maxMessages: 1000 } });
+    const sealed: BatchSealedEvent[] = [];
+    const rejected: RejectionReason[] = [];
+    bridge.on("batch:sealed", (b) => sealed.push(b));
+    bridge.on("rejected", (r) => rejected.push(r.reason));
+    await bridge.start();
 
-      const expectedHashes = new Set<string>();
-      const expectedReasons: RejectionReason[] = [];
-      let duplicatesPublished = 0;
-      let seed = 42;
-      const random = (): number => {
-        seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-        return seed / 2 ** 31;
-      };
-      const history: Array<{ topic: string; payload: string }> = [];
-      for (let i = 0; i < PER_DEVICE; i++) {
-        for (let d = 0; d < DEVICES; d++) {
-          const device = `SENSOR_${String(d + 1).padStart(3, "0")}`;
-          const topic = `veep/factory1/line2/${device}/data`;
-          const payload = JSON.stringify(seedPayload(device, i));
-          source.publish(topic, payload);
-          history.push({ topic, payload });
-          if (random() < 0.05) {
-            const replay = history[Math.floor(random() * history.length)]!;
-            source.publish(replay.topic, replay.payload);
-            duplicatesPublished++;
-          }
-          if (i % 100 === 0 && d === 0) {
-            for (const bad of badInputs(device, i)) {
-              source.publish(bad.topic, bad.payload);
-              expectedReasons.push(bad.reason);
-            }
+    const expectedHashes = new Set<string>();
+    const expectedReasons: RejectionReason[] = [];
+    let duplicatesPublished = 0;
+    let seed = 42;
+    const random = (): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const history: Array<{ topic: string; payload: string }> = [];
+    for (let i = 0; i < PER_DEVICE; i++) {
+      for (let d = 0; d < DEVICES; d++) {
+        const device = `SENSOR_${String(d + 1).padStart(3, "0")}`;
+        const topic = `veep/factory1/line2/${device}/data`;
+        const payload = JSON.stringify(seedPayload(device, i));
+        source.publish(topic, payload);
+        history.push({ topic, payload });
+        if (random() < 0.05) {
+          const replay = history[Math.floor(random() * history.length)]!;
+          source.publish(replay.topic, replay.payload);
+          duplicatesPublished++;
+        }
+        if (i % 100 === 0 && d === 0) {
+          for (const bad of badInputs(device, i)) {
+            source.publish(bad.topic, bad.payload);
+            expectedReasons.push(bad.reason);
           }
         }
-        if (i % 50 === 0) await new Promise((resolve) => setImmediate(resolve));
       }
-      await source.whenAllAcknowledged();
-      await bridge.flush();
-      await bridge.stop();
+      if (i % 50 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await source.whenAllAcknowledged();
+    await bridge.flush();
+    await bridge.stop();
 
-      const { messages, deadLetters } = store.data;
-      for (const { payload } of history) expectedHashes.add(independentHash(payload));
-      expect(expectedHashes.size).toBe(DEVICES * PER_DEVICE);
-      expect(messages.size).toBe(DEVICES * PER_DEVICE);
-      expect(new Set([...messages.values()].map((m) => m.messageHash))).toEqual(expectedHashes);
-      expect(duplicatesPublished).toBeGreaterThan(300);
-      expect(bridge.stats().duplicates).toBe(duplicatesPublished);
+    const { messages, deadLetters } = store.data;
+    const reader = memoryStore({ data: store.data });
+    for (const { payload } of history) expectedHashes.add(independentHash(payload));
+    expect(expectedHashes.size).toBe(DEVICES * PER_DEVICE);
+    expect(messages.size).toBe(DEVICES * PER_DEVICE);
+    expect(new Set([...messages.values()].map((m) => m.messageHash))).toEqual(expectedHashes);
+    expect(duplicatesPublished).toBeGreaterThan(300);
+    expect(bridge.stats().duplicates).toBe(duplicatesPublished);
 
-      expect(rejected).toEqual(expectedReasons);
-      expect(deadLetters.map((d) => d.reason)).toEqual(expectedReasons);
+    expect(rejected).toEqual(expectedReasons);
+    expect(deadLetters.map((d) => d.reason)).toEqual(expectedReasons);
 
-      expect(sealed.reduce((sum, b) => sum + b.messageCount, 0)).toBe(DEVICES * PER_DEVICE);
-      expect(sealed.every((b) => b.messageCount <= 1000)).toBe(true);
-      for (const batch of sealed) {
-        const leaves = await store.getBatchLeaves(batch.batchId);
-        expect(merkleRootHex(leaves.map((l) => l.messageHash))).toBe(batch.batchHash);
-        expect(store.data.batches.get(batch.batchId)?.status).toBe("complete");
-        for (const leaf of leaves) {
-          const proof = await store.getProof(leaf.messageId);
-          expect(verifyInclusion(proof!, { root: batch.batchHash })).toBe(true);
-        }
+    expect(sealed.reduce((sum, b) => sum + b.messageCount, 0)).toBe(DEVICES * PER_DEVICE);
+    expect(sealed.every((b) => b.messageCount <= 1000)).toBe(true);
+    for (const batch of sealed) {
+      const leaves = await reader.getBatchLeaves(batch.batchId);
+      expect(merkleRootHex(leaves.map((l) => l.messageHash))).toBe(batch.batchHash);
+      expect(store.data.batches.get(batch.batchId)?.status).toBe("complete");
+      for (const leaf of leaves) {
+        const proof = await reader.getProof(leaf.messageId);
+        expect(verifyInclusion(proof!, { root: batch.batchHash })).toBe(true);
       }
-      for (const device of store.data.devices.values()) expect(device.messageCount).toBe(PER_DEVICE);
-    },
-    60_000,
-  );
+    }
+    for (const device of store.data.devices.values()) expect(device.messageCount).toBe(PER_DEVICE);
+  }, 60_000);
 });
 
 /** SHA-256 of the RFC 8785 form, computed with an independent canonicaliser. */
 function independentHash(payload: string): string {
-  return createHash("sha256").update(canonicalize(JSON.parse(payload))).digest("hex");
+  return createHash("sha256")
+    .update(canonicalize(JSON.parse(payload)))
+    .digest("hex");
 }

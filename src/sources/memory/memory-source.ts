@@ -84,7 +84,10 @@ export function memorySource(options: MemorySourceOptions = {}): MemorySource {
   }
   const given = options.session;
   if (given !== undefined && !(given instanceof SessionState)) {
-    throw new LifecycleError("INVALID_OPTION", "Invalid option `session`: pass another memorySource's `session`");
+    throw new LifecycleError(
+      "INVALID_OPTION",
+      "Invalid option `session`: pass another memorySource's `session`",
+    );
   }
   const session = given ?? new SessionState();
   // Messages delivered by an earlier instance but never acknowledged go out again, flagged redelivered.

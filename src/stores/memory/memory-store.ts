@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { inclusionProof } from "../../hashing/index.js";
-import type { Rejection } from "../../message/types.js";
 import { BatchIntegrityError, LifecycleError, StoreError } from "../../errors.js";
+import { type InclusionProof, inclusionProofs } from "../../hashing/index.js";
+import type { Reading, Rejection } from "../../message/types.js";
 import type {
   AppendRequest,
   AppendResult,
@@ -13,7 +13,6 @@ import type {
   SealRequest,
   Store,
 } from "../store.js";
-import type { Reading } from "../../message/types.js";
 
 /** A stored message in a {@link MemoryStoreData}. */
 export interface MemoryMessageRow extends BatchLeaf {
@@ -111,6 +110,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const data = options.data ?? createMemoryStoreData();
   const failures = { append: [] as Error[], sealBatch: [] as Error[] };
   let closed = false;
+  const sealedProofs = new Map<string, InclusionProof[]>();
 
   const assertOpen = (): void => {
     if (closed) throw new LifecycleError("STOPPED", "memory store is closed");
@@ -217,7 +217,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       takeFailure("sealBatch");
       const batch = data.batches.get(request.batchId);
       if (!batch) throw new StoreError(`cannot seal unknown batch ${request.batchId}`);
-      if (batch.status !== "pending") throw new StoreError(`cannot seal batch ${request.batchId}: it is ${batch.status}`);
+      if (batch.status !== "pending")
+        throw new StoreError(`cannot seal batch ${request.batchId}: it is ${batch.status}`);
       if (batch.batchHash !== request.batchHash || batch.messageCount !== request.messageCount) {
         throw new BatchIntegrityError(
           request.batchId,
@@ -253,8 +254,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       const row = data.messages.get(messageId);
       if (!row) return null;
       const batch = data.batches.get(row.batchId)!;
-      const hashes = (data.leavesByBatch.get(row.batchId) ?? []).map((id) => data.messages.get(id)!.messageHash);
-      const proof = inclusionProof(hashes, row.leafIndex);
+      let proofs = sealedProofs.get(row.batchId);
+      if (!proofs) {
+        const hashes = (data.leavesByBatch.get(row.batchId) ?? []).map(
+          (id) => data.messages.get(id)!.messageHash,
+        );
+        proofs = inclusionProofs(hashes);
+        if (batch.status !== "pending") sealedProofs.set(row.batchId, proofs);
+      }
+      const proof = proofs[row.leafIndex]!;
       return { ...proof, root: batch.batchHash, messageId, batchId: row.batchId, batchStatus: batch.status };
     },
     async listDeadLetters(listOptions = {}) {
