@@ -180,8 +180,13 @@ class MqttSubscriptionSource implements MqttSource {
       this.#status({ state: "online", detail: `${where} as ${this.clientId} (${session})` });
     });
     client.on("offline", () => this.#status({ state: "offline", detail: where }));
+    let attempt = 0;
+    client.on("connect", () => {
+      attempt = 0;
+    });
     client.on("reconnect", () => {
-      this.#status({ state: "reconnecting", detail: `${where} in ${this.#reconnectDelayMs} ms at most` });
+      attempt++;
+      this.#status({ state: "reconnecting", detail: `${where}, attempt ${attempt}` });
       this.#reconnectDelayMs = Math.min(this.#reconnectDelayMs * 2, this.#options.reconnectMaxDelayMs);
       client.options.reconnectPeriod = this.#reconnectDelayMs;
     });

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { type AddressInfo, createServer, connect as netConnect, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -104,6 +104,8 @@ async function waitForPort(port: number, timeoutMs = 5000): Promise<void> {
 export async function startMosquitto(extraConfig: string[] = []): Promise<MosquittoBroker> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), "veep-mosq-"));
+  // Started as root, mosquitto drops to the `mosquitto` user, which must write its persistence file here.
+  await chmod(dir, 0o777);
   const config = [
     `listener ${port} 127.0.0.1`,
     "allow_anonymous true",
