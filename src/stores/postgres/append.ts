@@ -9,7 +9,11 @@ import type { PgPoolClientLike, PgPoolLike } from "./pg-types.js";
 import { SQL, statement } from "./sql.js";
 import { inTransaction } from "./transaction.js";
 
-/** Transactions tried per append when a concurrent writer gets in the way. */
+/**
+ * Transactions tried per append: the first assumes no reading is stored yet; a unique violation
+ * (a redelivery, or a concurrent writer) sends it to a second one that looks duplicates up; a
+ * third covers a writer that got in between again.
+ */
 const MAX_ATTEMPTS = 3;
 
 interface LockedBatch {
@@ -33,6 +37,11 @@ interface AppendContext {
   readonly client: PgPoolClientLike;
   /** Write inside savepoints and bisect refused rows (after an optimistic attempt hit one). */
   readonly isolating: boolean;
+  /**
+   * Look the readings' hashes up before planning. The first attempt does not: the unique index on
+   * `message_hash` refuses a duplicate anyway (23505), and the retry then looks them up.
+   */
+  readonly findStored: boolean;
   /** On the last attempt a taken `message_id` is a refusal, not a reason to retry. */
   readonly lastAttempt: boolean;
   readonly request: AppendRequest;
@@ -41,24 +50,26 @@ interface AppendContext {
 }
 
 /**
- * Locks the open batch row (serialising appends to one batch) and finds which readings are
- * already stored, in one round trip.
+ * Locks the open batch row (serialising appends to one batch) and, when `findStored`, finds which
+ * readings are already stored, in the same round trip.
  */
 async function lockBatchAndFindStored(
   client: PgPoolClientLike,
   request: AppendRequest,
+  findStored: boolean,
 ): Promise<{ batch: LockedBatch; stored: Set<string> }> {
+  const query = findStored
+    ? statement("lock_batch_find_stored", SQL.lockBatchAndFindStored, [
+        request.batchId,
+        request.readings.map((r) => r.messageHash),
+      ])
+    : statement("lock_batch", SQL.lockBatch, [request.batchId]);
   const { rows } = await client.query<{
     status: string | null;
     message_count: number | null;
     stored: string;
-  }>(
-    statement("lock_batch_find_stored", SQL.lockBatchAndFindStored, [
-      request.batchId,
-      request.readings.map((r) => r.messageHash),
-    ]),
-  );
-  const row = rows[0]!;
+  }>(query);
+  const row = rows[0] ?? { status: null, message_count: null, stored: "" };
   if (row.status !== null && row.status !== "pending") {
     throw new StoreError(`batch ${request.batchId} is ${row.status}, not pending`);
   }
@@ -69,6 +80,7 @@ async function lockBatchAndFindStored(
   return { batch, stored: new Set(row.stored ? row.stored.split(",") : []) };
 }
 
+/** Calls `request.plan` and checks the plan continues the stored batch with exactly these readings. */
 function checkedPlan(ctx: AppendContext, readings: readonly Reading[]): BatchAppendPlan {
   const plan = ctx.request.plan(readings);
   const { batch } = ctx;
@@ -77,9 +89,8 @@ function checkedPlan(ctx: AppendContext, readings: readonly Reading[]): BatchApp
     plan.batchId === ctx.request.batchId &&
     plan.createsBatch === !batch.exists &&
     plan.leaves.length === readings.length &&
-    first === batch.messageCount &&
     plan.messageCount === batch.messageCount + readings.length &&
-    plan.leaves.every((leaf, i) => leaf.leafIndex === batch.messageCount + i);
+    plan.leaves.every((leaf, i) => leaf.leafIndex === batch.messageCount + i && leaf.reading === readings[i]);
   if (!consistent) {
     throw new BatchIntegrityError(
       ctx.request.batchId,
@@ -100,41 +111,64 @@ async function rowStage(ctx: AppendContext, work: () => Promise<unknown>): Promi
   }
 }
 
-async function writePlan(ctx: AppendContext, plan: BatchAppendPlan): Promise<void> {
-  const { client } = ctx;
-  await rowStage(ctx, () => client.query(upsertDevicesStatement(plan.leaves.map((leaf) => leaf.reading))));
-  const batchValues = [
-    plan.batchId,
-    plan.batchHash,
-    plan.messageCount,
-    plan.startTimestamp,
-    plan.endTimestamp,
-  ];
-  if (plan.createsBatch) {
-    await client.query(statement("insert_batch", SQL.insertBatch, batchValues));
-  } else {
-    const { rowCount } = await client.query(
-      statement("advance_batch", SQL.advanceBatch, [...batchValues, ctx.batch.messageCount]),
-    );
-    if (rowCount !== 1)
-      throw new BatchIntegrityError(plan.batchId, `batch ${plan.batchId} changed under the append`);
-  }
-  await rowStage(ctx, () => ctx.writer(client, plan));
+function batchValues(plan: BatchAppendPlan): unknown[] {
+  return [plan.batchId, plan.batchHash, plan.messageCount, plan.startTimestamp, plan.endTimestamp];
 }
 
-/** Writes `plan` inside a savepoint; returns the refusal error (rolled back) or `undefined` (written). */
-async function attempt(ctx: AppendContext, plan: BatchAppendPlan, keep: boolean): Promise<unknown> {
+/**
+ * Writes `readings` as the next leaves: devices, the batch row, the messages. Their leaf positions
+ * follow from the stored count alone, so when the batch row exists the plan (the Merkle root, a
+ * few ms per 1000 leaves) is computed while PostgreSQL ingests the rows, and the batch row is
+ * advanced after them.
+ */
+async function writeReadings(ctx: AppendContext, readings: readonly Reading[]): Promise<BatchAppendPlan> {
+  const { client, batch } = ctx;
+  const batchId = ctx.request.batchId;
+  await rowStage(ctx, () => client.query(upsertDevicesStatement(readings)));
+  let plan: BatchAppendPlan | undefined;
+  if (!batch.exists) {
+    plan = checkedPlan(ctx, readings);
+    await client.query(statement("insert_batch", SQL.insertBatch, batchValues(plan)));
+  }
+  let planError: unknown;
+  const planMeanwhile = (): void => {
+    try {
+      plan ??= checkedPlan(ctx, readings);
+    } catch (error) {
+      planError = error;
+    }
+  };
+  const leaves = readings.map((reading, i) => ({ reading, leafIndex: batch.messageCount + i }));
+  await rowStage(ctx, () => ctx.writer(client, batchId, leaves, planMeanwhile));
+  if (planError !== undefined) throw planError;
+  plan ??= checkedPlan(ctx, readings);
+  if (batch.exists) {
+    const { rowCount } = await client.query(
+      statement("advance_batch", SQL.advanceBatch, [...batchValues(plan), batch.messageCount]),
+    );
+    if (rowCount !== 1) throw new BatchIntegrityError(batchId, `batch ${batchId} changed under the append`);
+  }
+  return plan;
+}
+
+type Attempt =
+  | { readonly ok: true; readonly plan: BatchAppendPlan }
+  | { readonly ok: false; readonly error: unknown };
+
+/** Writes `readings` inside a savepoint, kept or rolled back; a refusal is rolled back and returned. */
+async function attempt(ctx: AppendContext, readings: readonly Reading[], keep: boolean): Promise<Attempt> {
   const { client } = ctx;
   await client.query({ text: "SAVEPOINT veep_append" });
+  let plan: BatchAppendPlan;
   try {
-    await writePlan(ctx, plan);
+    plan = await writeReadings(ctx, readings);
   } catch (error) {
     if (!(error instanceof RowRefused)) throw error;
     await client.query({ text: "ROLLBACK TO SAVEPOINT veep_append" });
-    return error.cause;
+    return { ok: false, error: error.cause };
   }
   await client.query({ text: keep ? "RELEASE SAVEPOINT veep_append" : "ROLLBACK TO SAVEPOINT veep_append" });
-  return undefined;
+  return { ok: true, plan };
 }
 
 /** Bisects `group` (whose write failed with `error`) down to the readings PostgreSQL refuses. */
@@ -143,8 +177,8 @@ async function isolate(ctx: AppendContext, group: readonly Reading[], error: unk
   const middle = Math.ceil(group.length / 2);
   const refusals: Refusal[] = [];
   for (const half of [group.slice(0, middle), group.slice(middle)]) {
-    const halfError = await attempt(ctx, checkedPlan(ctx, half), false);
-    if (halfError !== undefined) refusals.push(...(await isolate(ctx, half, halfError)));
+    const probe = await attempt(ctx, half, false);
+    if (!probe.ok) refusals.push(...(await isolate(ctx, half, probe.error)));
   }
   // Each half is accepted alone but not together: refuse the last reading so the loop progresses.
   if (refusals.length === 0) refusals.push({ reading: group[group.length - 1]!, error });
@@ -166,10 +200,9 @@ async function writeIsolating(ctx: AppendContext, fresh: readonly Reading[]) {
   let candidates = fresh;
   const refused: Rejection[] = [];
   while (candidates.length > 0) {
-    const plan = checkedPlan(ctx, candidates);
-    const error = await attempt(ctx, plan, true);
-    if (error === undefined) return { plan, refused };
-    const refusals = await isolate(ctx, candidates, error);
+    const result = await attempt(ctx, candidates, true);
+    if (result.ok) return { plan: result.plan, refused };
+    const refusals = await isolate(ctx, candidates, result.error);
     refused.push(...refusals.map(refusalRecord));
     const bad = new Set(refusals.map((r) => r.reading));
     candidates = candidates.filter((r) => !bad.has(r));
@@ -179,7 +212,7 @@ async function writeIsolating(ctx: AppendContext, fresh: readonly Reading[]) {
 
 async function appendOnce(ctx: Omit<AppendContext, "batch">): Promise<AppendResult> {
   const { client, request } = ctx;
-  const { batch, stored } = await lockBatchAndFindStored(client, request);
+  const { batch, stored } = await lockBatchAndFindStored(client, request, ctx.findStored);
   const full: AppendContext = { ...ctx, batch };
   const duplicates = request.readings.filter((r) => stored.has(r.messageHash));
   const fresh = request.readings.filter((r) => !stored.has(r.messageHash));
@@ -187,22 +220,23 @@ async function appendOnce(ctx: Omit<AppendContext, "batch">): Promise<AppendResu
   if (ctx.isolating) {
     written = await writeIsolating(full, fresh);
   } else if (fresh.length > 0) {
-    const plan = checkedPlan(full, fresh);
-    await writePlan(full, plan);
-    written = { plan, refused: [] };
+    written = { plan: await writeReadings(full, fresh), refused: [] };
   }
   await insertDeadLetters(client, [...request.rejections, ...written.refused]);
   return { plan: written.plan, duplicates, refused: written.refused };
 }
 
 /**
- * {@link Store.append} for PostgreSQL, in one transaction: lock the open batch row and drop readings
- * whose `message_hash` is stored (one statement), plan the rest, upsert devices, create or advance
- * the batch, insert the messages once (with batch and leaf position), record rejections, COMMIT.
- * The first try writes without savepoints; if PostgreSQL refuses a row, the transaction is rolled
- * back and redone in savepoints, bisecting the refused rows out (dead-lettered as `store_refused`). When a
- * concurrent writer stores one of the readings first (unique violation) or a deadlock or
- * serialization failure occurs, the whole transaction is retried (3 attempts in all).
+ * {@link Store.append} for PostgreSQL, in one transaction: lock the open batch row (from the second
+ * attempt on, also drop readings whose `message_hash` is stored, in the same statement), plan,
+ * upsert devices, create or advance the batch, insert the messages once (with batch and leaf
+ * position), record rejections, COMMIT.
+ *
+ * The first attempt assumes nothing is stored yet and writes without savepoints: a duplicate makes
+ * the unique index refuse the insert (23505) and the transaction is redone with the look-up; a
+ * deadlock or serialization failure is redone too (3 attempts in all). If PostgreSQL refuses a
+ * row's content, the transaction is redone in savepoints, bisecting the refused rows out
+ * (dead-lettered as `store_refused` with the SQLSTATE).
  */
 export async function appendReadings(
   pool: PgPoolLike,
@@ -212,9 +246,10 @@ export async function appendReadings(
   let isolating = false;
   for (let attempt = 1; ; attempt++) {
     const lastAttempt = attempt >= MAX_ATTEMPTS;
+    const findStored = attempt > 1 || isolating;
     try {
       return await inTransaction(pool, (client) =>
-        appendOnce({ client, request, writer, lastAttempt, isolating }),
+        appendOnce({ client, request, writer, lastAttempt, isolating, findStored }),
       );
     } catch (error) {
       if (error instanceof RowRefused && !isolating) {

@@ -59,9 +59,10 @@ export interface PostgresStoreOptions {
   /** Hasher of message hashes and Merkle roots (for proofs and verification). @defaultValue SHA-256 */
   readonly hasher?: Hasher;
   /**
-   * How message rows are inserted; both write each row once with the full schema.
-   * `unnest` measured faster here (see docs/schema.md).
-   * @defaultValue `"unnest"`
+   * How message rows are inserted; both write each row once, with the full schema. `copy`
+   * (`COPY … FROM STDIN` via pg-copy-streams) measured faster than `unnest` arrays (see
+   * docs/schema.md) but needs a node-postgres client: with a pool of another driver, use `unnest`.
+   * @defaultValue `"copy"`
    */
   readonly insertMethod?: InsertMethod;
   /** Called with errors of idle connections of a pool the store created. @defaultValue ignore */

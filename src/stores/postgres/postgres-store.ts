@@ -70,7 +70,7 @@ export class PostgresStore implements Store {
     this.#ownsPool = owned;
     this.#options = options;
     this.#hasher = options.hasher ?? sha256Hasher;
-    this.#writer = messageWriter(options.insertMethod ?? "unnest");
+    this.#writer = messageWriter(options.insertMethod ?? "copy");
   }
 
   #db(): PgPoolLike {

@@ -12,6 +12,7 @@ export function statement(name: string, text: string, values: unknown[] = []): P
 
 /** Statement texts by purpose. */
 export const SQL = {
+  lockBatch: `SELECT status, message_count, '' AS stored FROM batches WHERE batch_id = $1 FOR UPDATE`,
   lockBatchAndFindStored: `WITH b AS (SELECT status, message_count FROM batches WHERE batch_id = $1 FOR UPDATE)
 SELECT (SELECT status FROM b) AS status, (SELECT message_count FROM b) AS message_count,
   array_to_string(ARRAY(SELECT message_hash FROM messages WHERE message_hash = ANY($2::varchar[])), ',') AS stored`,
