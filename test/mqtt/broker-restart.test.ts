@@ -1,6 +1,6 @@
 import { connectAsync } from "mqtt";
 import { describe, expect, it } from "vitest";
-import { createBridge, type SourceStatus } from "../../src/index.js";
+import { createBridge } from "../../src/index.js";
 import { mqttSource } from "../../src/sources/mqtt/index.js";
 import { postgresStore } from "../../src/stores/postgres/index.js";
 import { createTestDatabase } from "../support/database.js";

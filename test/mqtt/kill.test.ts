@@ -50,8 +50,11 @@ describe.concurrent("bridge process SIGKILLed mid-stream while it holds a backlo
         const backlogs: number[] = [];
         let duplicates = 0;
         for (const at of KILL_AT) {
-          let stored = 0;
-          while ((stored = await countMessages(db.url)) < at) await sleep(20);
+          let stored = await countMessages(db.url);
+          while (stored < at) {
+            await sleep(20);
+            stored = await countMessages(db.url);
+          }
           backlogs.push(acked.length - stored);
           await bridge.kill("SIGKILL");
           duplicates += bridge.counts.duplicates;

@@ -85,8 +85,9 @@ export async function countMessages(url: string): Promise<number> {
 /** Waits until the database holds `count` messages (or fails after `timeoutMs`). */
 export async function waitForCount(url: string, count: number, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let seen = 0;
-  while ((seen = await countMessages(url)) < count) {
+  for (;;) {
+    const seen = await countMessages(url);
+    if (seen >= count) return;
     if (Date.now() > deadline) throw new Error(`timed out: ${seen} of ${count} messages stored`);
     await sleep(100);
   }
