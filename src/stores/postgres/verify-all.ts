@@ -1,7 +1,7 @@
 import { IncrementalMerkleTree } from "../../hashing/index.js";
 import type { Hasher } from "../../hashing/types.js";
 import type { BatchStatus } from "../store.js";
-import type { PgPoolLike } from "./pg-types.js";
+import type { PgPoolLike, PgQueryResult } from "./pg-types.js";
 import { rehash, type VerificationFailureReason } from "./proofs.js";
 import { storeTypes } from "./type-parsers.js";
 
@@ -162,8 +162,11 @@ class BatchCheck {
 /**
  * Streams every batch of the database through a server-side cursor (`DECLARE … CURSOR`, `FETCH n`)
  * in one REPEATABLE READ, READ ONLY transaction (a consistent snapshot), recomputing every message
- * hash from `raw_data` and every batch root from the stored leaves. Memory stays O(fetch size).
- * Breaking out of the loop closes the cursor.
+ * hash from `raw_data` and every batch root from the stored leaves. Client memory stays O(fetch
+ * size); for a cursor PostgreSQL plans a fast-start walk (batches by primary key, each batch's
+ * messages by index, an incremental sort per batch), so nothing is sorted as a whole. The next
+ * FETCH is in flight while the current rows are hashed. Breaking out of the loop ends the
+ * transaction and releases the connection.
  */
 export async function* verifyBatches(
   pool: PgPoolLike,
@@ -174,29 +177,37 @@ export async function* verifyBatches(
   const client = await pool.connect();
   let finished = false;
   let broken: Error | undefined;
+  let next: Promise<PgQueryResult<VerifyRow>> | null = null;
   try {
     await client.query({ text: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" });
     await client.query({ text: CURSOR_QUERY });
     let current: BatchCheck | null = null;
     const progress = { batches: 0, messages: 0 };
-    for (;;) {
-      const { rows } = await client.query<VerifyRow>({
+    const fetch = (): Promise<PgQueryResult<VerifyRow>> => {
+      const pending = client.query<VerifyRow>({
         text: `FETCH ${fetchSize} FROM veep_verify`,
         types: storeTypes,
       });
+      // Awaited later (or in finally); this keeps a failure while the consumer is paused from going unhandled.
+      pending.catch(() => undefined);
+      return pending;
+    };
+    next = fetch();
+    while (next) {
+      const { rows }: PgQueryResult<VerifyRow> = await next;
+      // Ask for the next rows before checking these, so the server works while we hash.
+      next = rows.length === fetchSize ? fetch() : null;
       for (const row of rows) {
-        if (current?.row.batch_id !== row.batch_id) {
-          if (current) {
-            progress.batches += 1;
-            yield current.finish();
-          }
-          current = new BatchCheck(row, hasher);
+        if (current !== null && current.row.batch_id !== row.batch_id) {
+          progress.batches += 1;
+          yield current.finish();
+          current = null;
         }
+        current ??= new BatchCheck(row, hasher);
         current.add(row);
         if (row.message_id !== null) progress.messages += 1;
       }
       options.onProgress?.({ ...progress });
-      if (rows.length < fetchSize) break;
     }
     if (current) yield current.finish();
     await client.query({ text: "COMMIT" });
@@ -204,6 +215,7 @@ export async function* verifyBatches(
   } finally {
     if (!finished) {
       try {
+        await next?.catch(() => undefined);
         await client.query({ text: "ROLLBACK" });
       } catch (error) {
         broken = error instanceof Error ? error : new Error(String(error));
