@@ -1,5 +1,8 @@
+import { connect } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CuttableProxy, startProxy, type TestBroker } from "./support/brokers.js";
+import { SourceError } from "../../src/errors.js";
+import { installPubackInterceptor } from "../../src/sources/mqtt/puback-interceptor.js";
+import { type CuttableProxy, startAedes, startProxy, type TestBroker } from "./support/brokers.js";
 import { publishAll, sleep, uniqueId } from "./support/collect.js";
 import { brokerTargets, forgetSession, startSource } from "./support/targets.js";
 
@@ -120,5 +123,48 @@ describe.each(brokerTargets())("PUBACK interception on $name", (target) => {
       await again.source.stop();
       await forgetSession(broker.url, clientId);
     });
+  });
+});
+
+describe("guards against a changed MQTT.js", () => {
+  it("refuses to install when the internals it relies on are missing", () => {
+    const client = connect("mqtt://127.0.0.1:1", { manualConnect: true });
+    (client as unknown as { _sendPacket: unknown })._sendPacket = undefined;
+    expect(() =>
+      installPubackInterceptor(
+        client,
+        () => {},
+        () => {},
+      ),
+    ).toThrow(SourceError);
+    expect(() =>
+      installPubackInterceptor(
+        client,
+        () => {},
+        () => {},
+      ),
+    ).toThrow(/mqtt version veep-bridge pins/);
+  });
+
+  it("reports a PUBACK that leaves by another path as a violation", async () => {
+    const broker = await startAedes();
+    try {
+      const client = connect(broker.url, { manualConnect: true, reconnectPeriod: 0 });
+      const violations: Error[] = [];
+      installPubackInterceptor(
+        client,
+        () => {},
+        (e) => violations.push(e),
+      );
+      client.connect();
+      await new Promise((resolve) => client.once("connect", resolve));
+      // What a future MQTT.js writing PUBACKs without `_sendPacket` would do:
+      (client as unknown as { _writePacket(p: object): void })._writePacket({ cmd: "puback", messageId: 7 });
+      await client.endAsync();
+      expect(violations).toHaveLength(1);
+      expect(violations[0]!.message).toMatch(/NOT guaranteed/);
+    } finally {
+      await broker.stop();
+    }
   });
 });

@@ -72,12 +72,13 @@ class MqttSubscriptionSource implements MqttSource {
     this.subscription = group === undefined ? filter : `$share/${group}/${filter}`;
     this.#handlers = context.handlers;
     const client = connect(this.#options.url, toClientOptions(this.#options));
-    this.#client = client;
+    // Throws (before any connection exists) if this MQTT.js lacks the internals the interception needs.
     this.#interceptor = installPubackInterceptor(
       client,
       (packet, ack) => this.#receive(packet, ack),
       (error) => this.#status({ state: "error", error }),
     );
+    this.#client = client;
     this.#wire(client);
     try {
       await this.#firstConnection(client);
@@ -119,10 +120,10 @@ class MqttSubscriptionSource implements MqttSource {
 
   async #close(): Promise<void> {
     this.#backlog = []; // never acknowledged: redelivered by the broker on the next session
-    this.#interceptor?.uninstall();
+    // Keep the interception while the connection closes: a PUBLISH still arriving must not be acknowledged.
+    this.#interceptor?.discardAll();
     const client = this.#client;
     if (client === undefined) return;
-    client.removeAllListeners("message");
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       client.endAsync(false),
@@ -133,6 +134,7 @@ class MqttSubscriptionSource implements MqttSource {
     ]);
     clearTimeout(timer);
     if (!client.disconnected) await client.endAsync(true);
+    this.#interceptor?.uninstall();
   }
 
   #receive(packet: IPublishPacket, ack: (() => void) | undefined): void {
