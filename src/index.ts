@@ -50,6 +50,7 @@ export type {
   StoredEvent,
 } from "./events.js";
 export {
+  auditPath,
   bytesToHex,
   canonicalJson,
   createNodeHasher,
@@ -59,6 +60,7 @@ export {
   type InclusionProof,
   IncrementalMerkleTree,
   inclusionProof,
+  inclusionProofs,
   merkleRoot,
   merkleRootHex,
   messageHash,

@@ -31,6 +31,12 @@ export interface StopOptions {
    * @defaultValue false
    */
   readonly seal?: boolean;
+  /**
+   * Give up draining after this many milliseconds (e.g. while the store is unreachable): what is
+   * not committed by then stays unacknowledged and is delivered again after a restart.
+   * @defaultValue no limit
+   */
+  readonly timeoutMs?: number;
 }
 
 /** Counters since start, for status lines and metrics. */
@@ -194,7 +200,7 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
   }
 
   stop(options: StopOptions = {}): Promise<void> {
-    this.#stopPromise ??= this.#stop(options.drain ?? true, options.seal ?? false);
+    this.#stopPromise ??= this.#stop(options.drain ?? true, options.seal ?? false, options.timeoutMs);
     return this.#stopPromise;
   }
 
@@ -292,6 +298,8 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
   }
 
   #onMessage(message: SourceMessage): void {
+    // Late deliveries while stopping stay unacknowledged: the source delivers them again next time.
+    if (this.#state !== "running" && this.#state !== "starting") return;
     this.#counters.received++;
     const bytes = message.payload.byteLength;
     if (this.listenerCount("received") > 0) {
@@ -524,7 +532,7 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
     this.emit("error", wrapped);
   }
 
-  async #stop(drain: boolean, seal: boolean): Promise<void> {
+  async #stop(drain: boolean, seal: boolean, timeoutMs: number | undefined): Promise<void> {
     if (this.#startPromise) await this.#startPromise.catch(() => undefined);
     if (this.#state === "stopped") {
       this.emit("stopped");
@@ -535,6 +543,9 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
     const { source, store } = this.#options;
     if (wasRunning) source.pause();
     if (!drain) this.#abort.abort();
+    const deadline =
+      timeoutMs === undefined ? undefined : setTimeout(() => this.#abort.abort(), Math.max(0, timeoutMs));
+    deadline?.unref?.();
     try {
       if (wasRunning && drain) {
         await this.#writeBuffer.flush();
@@ -543,7 +554,10 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
           await this.#queue.run(() => this.#sealNow(batchId, "stop"));
         }
       }
+    } catch (error) {
+      if (!this.#abort.signal.aborted) throw error;
     } finally {
+      clearTimeout(deadline);
       this.#abort.abort();
       await this.#writeBuffer.close().catch(() => undefined);
       this.#setBatch(this.#newBatch());

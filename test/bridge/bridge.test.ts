@@ -277,6 +277,21 @@ describe("Bridge", () => {
     expect(store.data.messages.size).toBe(0);
   });
 
+  it("gives up draining after timeoutMs when the store stays down, leaving messages unacknowledged", async () => {
+    const source = memorySource();
+    const store = memoryStore();
+    store.failNext(1000);
+    const bridge = createBridge({ source, store, retry: { initialDelayMs: 10, maxDelayMs: 10 } });
+    await bridge.start();
+    publishReadings(source, 4);
+    await waitFor(() => bridge.stats().received === 4, "4 received");
+    const started = Date.now();
+    await bridge.stop({ timeoutMs: 150 });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(bridge.state).toBe("stopped");
+    expect(source.session.unacknowledged).toBe(4);
+  });
+
   it("drains on stop and can seal the open batch", async () => {
     const source = memorySource();
     const store = memoryStore();
