@@ -107,6 +107,19 @@ for (const insertMethod of ["unnest", "copy"] as const) {
       expect(letters[3]?.topic).toBe(nul.topic);
     });
 
+    it("treats a second copy within one request as a duplicate", async () => {
+      const batch = new OpenBatch();
+      const readings = makeReadings(3);
+      const result = await appendTo(fx.store, batch, [...readings, ...redeliver(readings.slice(1, 2))]);
+      expect(result.plan?.leaves).toHaveLength(3);
+      expect(result.duplicates.map((r) => r.messageHash)).toEqual([readings[1]!.messageHash]);
+      await expectBatchInvariant(
+        fx.store,
+        batch.batchId,
+        readings.map((r) => r.messageHash),
+      );
+    });
+
     it("creates no batch when every reading is refused, but keeps the dead letters", async () => {
       const batch = new OpenBatch();
       const result = await appendTo(fx.store, batch, [rawReading({ bad: "\u0000" })]);

@@ -214,8 +214,16 @@ async function appendOnce(ctx: Omit<AppendContext, "batch">): Promise<AppendResu
   const { client, request } = ctx;
   const { batch, stored } = await lockBatchAndFindStored(client, request, ctx.findStored);
   const full: AppendContext = { ...ctx, batch };
-  const duplicates = request.readings.filter((r) => stored.has(r.messageHash));
-  const fresh = request.readings.filter((r) => !stored.has(r.messageHash));
+  const duplicates: Reading[] = [];
+  const fresh: Reading[] = [];
+  for (const reading of request.readings) {
+    if (stored.has(reading.messageHash)) {
+      duplicates.push(reading);
+    } else {
+      stored.add(reading.messageHash);
+      fresh.push(reading);
+    }
+  }
   let written: { plan: BatchAppendPlan | null; refused: Rejection[] } = { plan: null, refused: [] };
   if (ctx.isolating) {
     written = await writeIsolating(full, fresh);
