@@ -187,4 +187,33 @@ describe("MQTT source failures", () => {
       }
     },
   );
+
+  it.skipIf(machineBroker() === undefined && !hasMosquitto())(
+    "MQTT 5 (mosquitto): receiveMaximum bounds the un-acknowledged messages the broker sends",
+    async () => {
+      const broker = machineBroker() ?? (await startMosquitto());
+      const clientId = uniqueId("vb-rm");
+      const topic = `veep/${clientId}/s/d/data`;
+      try {
+        const options = { clientId, protocolVersion: 5 as const, receiveMaximum: 5, clean: true };
+        const { source, seen } = await startSource(broker.url, topic, options);
+        expect(source.maxInFlight).toBe(5);
+        await publishAll(
+          broker.url,
+          topic,
+          Array.from({ length: 12 }, (_, i) => `r${i}`),
+        );
+        await sleep(300);
+        expect(seen.messages).toHaveLength(5);
+        for (const m of seen.messages) m.ack();
+        await seen.waitForMessages(10);
+        for (const m of seen.messages) m.ack();
+        await seen.waitForMessages(12);
+        for (const m of seen.messages) m.ack();
+        await source.stop();
+      } finally {
+        await broker.stop();
+      }
+    },
+  );
 });
