@@ -48,19 +48,47 @@ export interface MemorySource extends Source {
 }
 
 class SessionState implements MemorySourceSession {
-  readonly queue: QueuedMessage[] = [];
+  /** Not yet delivered, in publish order, from `head` on. */
+  pending: QueuedMessage[] = [];
+  head = 0;
+  /** Delivered, not yet acknowledged (insertion-ordered by delivery). */
+  readonly inFlight = new Map<number, QueuedMessage>();
   nextSeq = 0;
   acknowledged = 0;
   waiters: Array<() => void> = [];
+
   get unacknowledged(): number {
-    return this.queue.length;
+    return this.pending.length - this.head + this.inFlight.size;
   }
+
+  /** Puts every delivered-but-unacknowledged message back in front of the pending ones. */
+  requeueInFlight(): Set<number> {
+    const again = [...this.inFlight.values()].sort((a, b) => a.seq - b.seq);
+    this.inFlight.clear();
+    for (const m of again) m.delivered = false;
+    this.pending = [...again, ...this.pending.slice(this.head)];
+    this.head = 0;
+    return new Set(again.map((m) => m.seq));
+  }
+
+  take(): QueuedMessage | undefined {
+    const next = this.pending[this.head];
+    if (!next) return undefined;
+    this.pending[this.head] = undefined as unknown as QueuedMessage;
+    this.head++;
+    if (this.head > 1024 && this.head * 2 > this.pending.length) {
+      this.pending = this.pending.slice(this.head);
+      this.head = 0;
+    }
+    next.delivered = true;
+    this.inFlight.set(next.seq, next);
+    return next;
+  }
+
   settle(seq: number): boolean {
-    const index = this.queue.findIndex((m) => m.seq === seq);
-    if (index < 0) return false;
-    this.queue.splice(index, 1);
+    if (!this.inFlight.delete(seq)) return false;
     this.acknowledged++;
-    if (this.queue.length === 0) for (const wake of this.waiters.splice(0)) wake();
+    if (this.unacknowledged === 0) for (const wake of this.waiters.splice(0)) wake();
     return true;
   }
 }
@@ -91,24 +119,22 @@ export function memorySource(options: MemorySourceOptions = {}): MemorySource {
   }
   const session = given ?? new SessionState();
   // Messages delivered by an earlier instance but never acknowledged go out again, flagged redelivered.
-  const redeliver = new Set(session.queue.filter((m) => m.delivered).map((m) => m.seq));
-  for (const m of session.queue) m.delivered = false;
+  const redeliver = session.requeueInFlight();
   let context: SourceStartContext | undefined;
   let paused = false;
   let stopped = false;
   let inFlight = 0;
   let scheduled = false;
-  const mine = new Set<number>();
+  // Like a broker connection, a started source keeps the process alive until it is stopped.
+  let keepAlive: ReturnType<typeof setInterval> | undefined;
 
   const pump = (): void => {
     scheduled = false;
     if (!context || paused || stopped) return;
-    for (const queued of session.queue) {
-      if (inFlight >= maxInFlight || paused || stopped) break;
-      if (queued.delivered) continue;
-      queued.delivered = true;
+    while (inFlight < maxInFlight && !paused && !stopped) {
+      const queued = session.take();
+      if (!queued) break;
       inFlight++;
-      mine.add(queued.seq);
       let acked = false;
       const message: SourceMessage = {
         topic: queued.topic,
@@ -121,7 +147,6 @@ export function memorySource(options: MemorySourceOptions = {}): MemorySource {
           if (acked || stopped) return;
           acked = true;
           inFlight--;
-          mine.delete(queued.seq);
           session.settle(queued.seq);
           schedule();
         },
@@ -143,17 +168,18 @@ export function memorySource(options: MemorySourceOptions = {}): MemorySource {
         payload instanceof Uint8Array
           ? payload
           : encoder.encode(typeof payload === "string" ? payload : JSON.stringify(payload));
-      session.queue.push({ seq: session.nextSeq++, topic, payload: bytes, delivered: false });
+      session.pending.push({ seq: session.nextSeq++, topic, payload: bytes, delivered: false });
       schedule();
     },
     whenAllAcknowledged() {
-      if (session.queue.length === 0) return Promise.resolve();
+      if (session.unacknowledged === 0) return Promise.resolve();
       return new Promise((resolve) => session.waiters.push(resolve));
     },
     async start(startContext) {
       if (context) throw new LifecycleError("ALREADY_STARTED", "memory source already started");
       if (stopped) throw new LifecycleError("STOPPED", "memory source was stopped; create a new one");
       context = startContext;
+      keepAlive = setInterval(() => {}, 1 << 30);
       startContext.handlers.status({ state: "online", detail: "memory" });
       schedule();
     },
@@ -168,6 +194,7 @@ export function memorySource(options: MemorySourceOptions = {}): MemorySource {
     async stop() {
       if (stopped) return;
       stopped = true;
+      clearInterval(keepAlive);
       context?.handlers.status({ state: "offline", detail: "stopped" });
     },
   };
