@@ -1,5 +1,5 @@
 /**
- * `veep-bridge/postgres`: the PostgreSQL {@link Store} adapter — the seed's schema as migrations,
+ * `veep-bridge/postgres`: the PostgreSQL `Store` adapter — the seed's schema as migrations,
  * write-once appends, sealing, the seed's queries, proofs and whole-database verification.
  *
  * @packageDocumentation

@@ -9,7 +9,12 @@ export type PostgresSslOptions = boolean | Readonly<Record<string, unknown>>;
 export type InsertMethod = "unnest" | "copy";
 
 /** What `open()` does about migrations. */
-export type MigrateOnOpen = boolean | { readonly seed?: boolean };
+export type MigrateOnOpen =
+  | boolean
+  | {
+      /** Also apply the opt-in seed devices (`002_seed_data.sql`). */
+      readonly seed?: boolean;
+    };
 
 /**
  * Options of {@link postgresStore}. Give one of `pool`, `connectionString`, or the discrete
@@ -98,12 +103,19 @@ export interface ResolvedPoolConfig {
 
 /** The seed's pool defaults (§11). */
 export const POOL_DEFAULTS = {
+  /** `DATABASE_HOST` default. */
   host: "localhost",
+  /** `DATABASE_PORT` default. */
   port: 5432,
+  /** `DATABASE_NAME` default. */
   database: "veep_bridge",
+  /** `DATABASE_USER` default. */
   user: "bridge",
+  /** Maximum connections in the pool. */
   max: 10,
+  /** Idle connection timeout (ms). */
   idleTimeoutMillis: 30_000,
+  /** Connect timeout (ms). */
   connectionTimeoutMillis: 2000,
 } as const;
 
@@ -192,7 +204,7 @@ function connectionFields(
  * The pool configuration {@link postgresStore} uses for `options`: explicit options first, then
  * `DATABASE_URL`, then `DATABASE_HOST`/`PORT`/`NAME`/`USER`/`PASSWORD`, then the seed's defaults.
  *
- * @throws {@link InvalidOptionError} naming the option (passwords are never in the message).
+ * @throws `InvalidOptionError` naming the option (passwords are never in the message).
  */
 export function resolvePoolConfig(
   options: PostgresStoreOptions = {},
@@ -215,7 +227,7 @@ export function resolvePoolConfig(
   };
 }
 
-/** Validates the options that are not about the connection. @throws {@link InvalidOptionError} */
+/** Validates the options that are not about the connection. @throws `InvalidOptionError` */
 export function validateStoreOptions(options: PostgresStoreOptions): void {
   if (
     options.insertMethod !== undefined &&

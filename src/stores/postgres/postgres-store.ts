@@ -15,7 +15,7 @@ import type {
 import { appendReadings } from "./append.js";
 import * as batches from "./batches.js";
 import { listDeadLetters } from "./dead-letters.js";
-import { toStoreError } from "./errors.js";
+import { type MigrationError, toStoreError } from "./errors.js";
 import { type MessageWriter, messageWriter } from "./message-writer.js";
 import { assertMigrated, type MigrateOptions, type MigrateResult, migrate } from "./migrations/index.js";
 import { type PostgresStoreOptions, validateStoreOptions } from "./options.js";
@@ -90,7 +90,7 @@ export class PostgresStore implements Store {
   /**
    * Checks the connection and the schema: applies pending migrations (default), or with
    * `migrate: false` only checks that none is pending. Idempotent.
-   * @throws {@link StoreError} when the server cannot be reached; `MigrationError` for schema problems.
+   * @throws `StoreError` when the server cannot be reached; {@link MigrationError} for schema problems.
    */
   open(): Promise<void> {
     this.#opening ??= this.#run("open", async (db) => {
@@ -123,27 +123,34 @@ export class PostgresStore implements Store {
     );
   }
 
-  /** {@inheritDoc Store.loadOpenBatch} See `loadOpenBatch` in docs/schema.md when several are pending. */
+  /**
+   * The open (`pending`) batch with its leaves in leaf order, or `null`; when several are pending,
+   * the oldest (see docs/schema.md).
+   */
   loadOpenBatch(): Promise<OpenBatchSnapshot | null> {
     return this.#run("loadOpenBatch", (db) => batches.loadOpenBatch(db));
   }
 
-  /** {@inheritDoc Store.append} */
+  /**
+   * Writes readings and rejections in one transaction: duplicates left out, the rest as the next
+   * leaves of the open batch (created or advanced), devices upserted, refused rows dead-lettered.
+   * @throws `StoreError` (with `cause`) when the database fails; nothing is written then.
+   */
   append(request: AppendRequest): Promise<AppendResult> {
     return appendReadings(this.#db(), request, this.#writer);
   }
 
-  /** {@inheritDoc Store.sealBatch} */
+  /** Marks a `pending` batch `complete` in one statement, if its stored root and count match. */
   sealBatch(request: SealRequest): Promise<BatchRecord> {
     return this.#run("sealBatch", (db) => batches.sealBatch(db, request));
   }
 
-  /** {@inheritDoc Store.failBatch} The reason is kept in `batches.failure_reason`. */
+  /** Marks a batch `failed`, keeping the reason in `batches.failure_reason`. */
   failBatch(batchId: string, reason: string): Promise<void> {
     return this.#run("failBatch", (db) => batches.failBatch(db, batchId, reason));
   }
 
-  /** {@inheritDoc Store.getBatch} */
+  /** One batch, or `null`. */
   getBatch(batchId: string): Promise<BatchRecord | null> {
     return this.#run("getBatch", async (db) => {
       const row = await batches.getBatchRow(db, batchId);
@@ -159,17 +166,17 @@ export class PostgresStore implements Store {
     );
   }
 
-  /** {@inheritDoc Store.getBatchLeaves} */
+  /** A batch's leaves in leaf order. */
   getBatchLeaves(batchId: string): Promise<readonly BatchLeaf[]> {
     return this.#run("getBatchLeaves", (db) => batches.getBatchLeaves(db, batchId));
   }
 
-  /** {@inheritDoc Store.getProof} `root` is the stored `batch_hash`. */
+  /** Inclusion proof of a stored message against its batch's stored `batch_hash`, or `null` if unknown. */
   getProof(messageId: string): Promise<MessageProof | null> {
     return this.#run("getProof", (db) => getProof(db, messageId, this.#hasher));
   }
 
-  /** {@inheritDoc Store.listDeadLetters} `limit` defaults to 100. */
+  /** Recorded rejections, most recent first (`limit` defaults to 100). */
   listDeadLetters(options: { readonly limit?: number } = {}): Promise<readonly DeadLetterRecord[]> {
     checkLimit("limit", options.limit, 0);
     return this.#run("listDeadLetters", (db) => listDeadLetters(db, options.limit ?? 100));
@@ -276,7 +283,7 @@ export class PostgresStore implements Store {
  * Creates the PostgreSQL {@link Store}. Options are validated here; nothing connects before `open()`
  * or the first call.
  *
- * @throws {@link InvalidOptionError} naming the option.
+ * @throws `InvalidOptionError` naming the option.
  * @example
  * ```ts
  * import { postgresStore } from "veep-bridge/postgres";

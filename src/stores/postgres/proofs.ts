@@ -31,7 +31,7 @@ interface MessageWithLeavesRow {
   max_leaf: number | null;
 }
 
-/** Why {@link verifyMessage} (or a batch in whole-database verification) failed. */
+/** Why `PostgresStore.verifyMessage` (or a batch in whole-database verification) failed. */
 export type VerificationFailureReason =
   /** No message with that id (or it has no batch). */
   | "message_not_found"
@@ -44,7 +44,7 @@ export type VerificationFailureReason =
   /** The message's inclusion proof does not lead to the stored `batch_hash`. */
   | "proof_invalid";
 
-/** Result of {@link PostgresStore.verifyMessage}: every check, and which failed. */
+/** Result of `PostgresStore.verifyMessage`: every check, and which failed. */
 export interface MessageVerification {
   /** The message asked about. */
   readonly messageId: string;

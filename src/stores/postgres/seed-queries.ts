@@ -119,7 +119,7 @@ export interface PendingBatch {
   readonly ageMs: number;
 }
 
-/** Paging of {@link getBatchMessages}. */
+/** Paging of `PostgresStore.getBatchMessages`. */
 export interface PageOptions {
   /** @defaultValue `100` */
   readonly limit?: number;
