@@ -92,6 +92,13 @@ function databaseError(error: unknown, db: DatabaseTarget): CliError | undefined
       { cause: error },
     );
   }
+  if (state === "42P01") {
+    return new CliError(
+      `database "${db.database}" on ${db.address} has no veep-bridge schema — run \`veep-bridge migrate\` first`,
+      EXIT.unavailable,
+      { cause: error },
+    );
+  }
   return undefined;
 }
 
