@@ -102,6 +102,19 @@ describe("PostgresStore batches: seal, fail, resume", () => {
     expect((await fx.store.loadOpenBatch())?.batchId).toBe(newer.batchId);
   });
 
+  it("refuses a plan that does not continue the stored leaves (stale open batch), writing nothing", async () => {
+    const batch = new OpenBatch();
+    await appendTo(fx.store, batch, makeReadings(5));
+    const stale = new OpenBatch({ batchId: batch.batchId });
+    const error = await fx.store.append(stale.request(makeReadings(2), [])).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BatchIntegrityError);
+    expect((error as BatchIntegrityError).batchId).toBe(batch.batchId);
+    await expectBatchInvariant(fx.store, batch.batchId);
+    expect((await fx.store.getBatch(batch.batchId))?.messageCount).toBe(5);
+    const more = await appendTo(fx.store, batch, makeReadings(1));
+    expect(more.plan?.leaves[0]?.leafIndex).toBe(5);
+  });
+
   it("returns leaves in leaf order and null for unknown batches", async () => {
     const batch = new OpenBatch();
     const readings = makeReadings(7);
