@@ -8,7 +8,9 @@ export interface DemoInfrastructure {
   readonly databaseUrl: string;
   /** Broker URL. */
   readonly mqttUrl: string;
-  /** Stops what the demo started (nothing when both came from the environment). */
+  /** What the demo started itself (empty when both came from the environment). */
+  readonly started: readonly string[];
+  /** Stops what the demo started. */
   release(): Promise<void>;
 }
 
@@ -54,7 +56,11 @@ export async function startDemoInfrastructure(
       mqttUrl = broker.url;
       say(`MQTT: in-process broker (aedes) listening on ${mqttUrl}`);
     }
-    return { databaseUrl, mqttUrl, release };
+    const started = [
+      ...(postgres ? ["PostgreSQL (data directory removed)"] : []),
+      ...(broker ? ["the broker"] : []),
+    ];
+    return { databaseUrl, mqttUrl, started, release };
   } catch (error) {
     await release();
     throw error;

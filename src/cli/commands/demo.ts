@@ -92,7 +92,11 @@ export const demoCommand: Command = {
     } finally {
       await verifier.close();
       await infra.release();
-      say("Cleaned up: stopped what the demo started and removed its temporary files.");
+      say(
+        infra.started.length > 0
+          ? `Cleaned up: stopped ${infra.started.join(" and ")}.`
+          : "Cleaned up: closed the connections; the servers in DATABASE_URL and MQTT_URL keep running.",
+      );
     }
   },
 };
