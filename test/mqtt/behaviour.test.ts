@@ -93,6 +93,39 @@ describe.each(brokerTargets())("MQTT source behaviour on $name", (target) => {
     await forgetSession(broker.url, clientId);
   });
 
+  it("a pause holding maxPausedMessages disconnects (session kept); resume reconnects and nothing is lost", async () => {
+    const clientId = uniqueId("vb-park");
+    const topic = `veep/${clientId}/s/d/data`;
+    const { source, seen } = await startSource(broker.url, topic, { clientId, maxPausedMessages: 5 });
+    const acked = new Set<string>();
+    source.pause();
+    const payloads = Array.from({ length: 40 }, (_, i) => `q${i}`);
+    await publishAll(broker.url, topic, payloads);
+    await sleep(300);
+    expect(seen.statuses.some((s) => s.state === "offline" && /paused/.test(s.detail ?? ""))).toBe(true);
+    expect(seen.messages).toHaveLength(0);
+    source.resume();
+    const deadline = Date.now() + 10_000;
+    while (acked.size < payloads.length && Date.now() < deadline) {
+      for (const m of seen.messages) {
+        m.ack();
+        acked.add(Buffer.from(m.payload).toString());
+      }
+      await sleep(20);
+    }
+    expect([...acked].sort()).toEqual([...payloads].sort());
+    expect(seen.statuses.at(-1)?.state).toBe("online");
+    await sleep(200);
+    for (const m of seen.messages) m.ack();
+    await sleep(100);
+    await source.stop();
+    const again = await startSource(broker.url, topic, { clientId });
+    await sleep(400);
+    expect(again.seen.texts(), "everything was acknowledged after the reconnect").toEqual([]);
+    await again.source.stop();
+    await forgetSession(broker.url, clientId);
+  });
+
   it("reports online, and enforces its lifecycle (one start, none after stop)", async () => {
     const clientId = uniqueId("vb-life");
     const { source, seen } = await startSource(broker.url, `veep/${clientId}/+/+/data`, { clientId });

@@ -47,6 +47,7 @@ describe("mqttSource options", () => {
     ["receiveMaximum", { protocolVersion: 5, receiveMaximum: 0 }],
     ["sessionExpirySeconds", { sessionExpirySeconds: 60 }],
     ["maxInFlight", { maxInFlight: 0 }],
+    ["maxPausedMessages", { maxPausedMessages: 0 }],
     ["tls.rejectUnauthorized", { tls: { rejectUnauthorized: "yes" as unknown as boolean } }],
   ])("rejects an invalid `%s` with an error naming it", (option, options) => {
     expect(rejected(options)).toBe(option);

@@ -43,6 +43,7 @@ class MqttSubscriptionSource implements MqttSource {
   #interceptor: PubackInterceptor | undefined;
   #handlers: SourceHandlers | undefined;
   #paused = false;
+  #parked = false;
   #backlog: SourceMessage[] = [];
   #stopping: Promise<void> | undefined;
   #reconnectDelayMs: number;
@@ -107,6 +108,10 @@ class MqttSubscriptionSource implements MqttSource {
     while (!this.#paused && this.#backlog.length > 0 && this.#stopping === undefined) {
       this.#deliver(this.#backlog.shift()!);
     }
+    if (!this.#paused && this.#parked && this.#stopping === undefined) {
+      this.#parked = false;
+      this.#client?.reconnect();
+    }
   }
 
   stop(): Promise<void> {
@@ -153,8 +158,25 @@ class MqttSubscriptionSource implements MqttSource {
         ack?.();
       },
     };
-    if (this.#paused) this.#backlog.push(message);
-    else this.#deliver(message);
+    if (!this.#paused) {
+      this.#deliver(message);
+      return;
+    }
+    this.#backlog.push(message);
+    if (this.#backlog.length >= this.#options.maxPausedMessages && !this.#parked) this.#park();
+  }
+
+  /**
+   * Paused with a full buffer: leave the broker (the persistent session keeps queuing for us) rather than
+   * buffer without bound. Held PUBACKs of this connection are void; the broker redelivers those messages.
+   */
+  #park(): void {
+    this.#parked = true;
+    this.#status({
+      state: "offline",
+      detail: `paused with ${this.#backlog.length} messages buffered: disconnected until resume (session kept)`,
+    });
+    this.#client?.end(false);
   }
 
   #deliver(message: SourceMessage): void {
@@ -243,8 +265,9 @@ class MqttSubscriptionSource implements MqttSource {
  *   are at-most-once.
  * - Retained messages are delivered like any other, with `retained: true`; the broker re-sends them on each
  *   new subscription, and the store recognises the copy by its hash.
- * - `pause()` holds new deliveries in memory until `resume()`; the broker sends no more than its in-flight
- *   window of un-acknowledged QoS 1 messages meanwhile, and nothing is dropped.
+ * - `pause()` holds new deliveries in memory until `resume()`. Once `maxPausedMessages` are held, the source
+ *   disconnects (the persistent session keeps queuing at the broker) and reconnects on `resume()`; nothing is
+ *   acknowledged or dropped meanwhile.
  *
  * @param options - connection and subscription settings, validated here
  * @throws {@link InvalidOptionError} naming the first invalid option

@@ -115,6 +115,14 @@ export interface MqttSourceOptions {
    */
   readonly maxInFlight?: number;
   /**
+   * Messages held in memory while the bridge has paused the source. When this many are held, the source
+   * disconnects from the broker until `resume()`, so a long pause (e.g. PostgreSQL down) cannot exhaust
+   * memory; the persistent session queues meanwhile (mind the broker's queue limit, e.g. mosquitto
+   * `max_queued_messages`).
+   * @defaultValue `10000`
+   */
+  readonly maxPausedMessages?: number;
+  /**
    * MQTT 5 only: Session Expiry Interval in seconds. MQTT 5 ends a session when the connection closes unless
    * this is set, so with `clean: false` the default keeps the session indefinitely, like MQTT 3.1.1.
    * @defaultValue `4294967295` (never expires) when `clean` is `false`, `0` otherwise
@@ -158,6 +166,8 @@ export interface ResolvedMqttSourceOptions {
   readonly sessionExpirySeconds: number;
   /** The broker's in-flight window the bridge should flush within. */
   readonly maxInFlight: number;
+  /** Messages held while paused before the source disconnects until resume. */
+  readonly maxPausedMessages: number;
 }
 
 const PROTOCOLS = new Set(["mqtt:", "mqtts:", "tcp:", "ssl:", "ws:", "wss:"]);
@@ -292,6 +302,8 @@ export function resolveMqttSourceOptions(options: MqttSourceOptions = {}): Resol
   integerIn("sessionExpirySeconds", sessionExpirySeconds, 0, SESSION_NEVER_EXPIRES);
   const maxInFlight = options.maxInFlight ?? options.receiveMaximum ?? 20;
   integerIn("maxInFlight", maxInFlight, 1, 65_535);
+  const maxPausedMessages = options.maxPausedMessages ?? 10_000;
+  integerIn("maxPausedMessages", maxPausedMessages, 1, Number.MAX_SAFE_INTEGER);
   const tls = options.tls;
   if (tls?.rejectUnauthorized !== undefined && typeof tls.rejectUnauthorized !== "boolean") {
     throw new InvalidOptionError("tls.rejectUnauthorized", "expected a boolean");
@@ -314,5 +326,6 @@ export function resolveMqttSourceOptions(options: MqttSourceOptions = {}): Resol
     receiveMaximum: options.receiveMaximum,
     sessionExpirySeconds,
     maxInFlight,
+    maxPausedMessages,
   };
 }
