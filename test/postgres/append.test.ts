@@ -1,6 +1,7 @@
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StoreError } from "../../src/errors.js";
-import { postgresStore } from "../../src/stores/postgres/index.js";
+import { type PgPoolLike, type PgQueryConfig, postgresStore } from "../../src/stores/postgres/index.js";
 import { expectBatchInvariant, makeReadings, makeRejection, redeliver } from "../../src/testing/index.js";
 import { appendTo, messageUpdates, OpenBatch, type PgFixture, pgFixture, rawReading } from "./helpers.js";
 
@@ -212,5 +213,47 @@ describe("PostgresStore.append failures", () => {
     expect((error as StoreError).cause).toBeInstanceOf(Error);
     expect(String((error as Error).message)).not.toContain("s3cret");
     await store.close();
+  });
+
+  it("throws a StoreError and writes nothing when the connection dies mid-transaction (after the messages went in)", async () => {
+    const fx = await pgFixture();
+    const pool = new pg.Pool({ connectionString: fx.db.url });
+    try {
+      let kill = false;
+      const dying: PgPoolLike = {
+        query: (config) => pool.query(config as pg.QueryConfig) as never,
+        end: () => pool.end(),
+        connect: async () => {
+          const client = await pool.connect();
+          const pid = (await client.query("SELECT pg_backend_pid() AS pid")).rows[0].pid as number;
+          const query = client.query.bind(client) as (config: unknown) => Promise<unknown>;
+          return Object.assign(client, {
+            query: (config: PgQueryConfig) =>
+              kill && config.name === "veep_advance_batch"
+                ? fx.sql.query("SELECT pg_terminate_backend($1)", [pid]).then(() => query(config))
+                : query(config),
+          }) as never;
+        },
+      };
+      const store = postgresStore({ pool: dying });
+      const batch = new OpenBatch();
+      await appendTo(store, batch, makeReadings(3));
+      kill = true;
+      const error = await store
+        .append(batch.request(makeReadings(4), [makeRejection()]))
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreError);
+      expect((error as StoreError).cause).toBeDefined();
+      const { rows } = await fx.sql.query(
+        "SELECT (SELECT count(*)::int FROM messages) AS messages, (SELECT count(*)::int FROM dead_letters) AS letters",
+      );
+      expect(rows[0]).toEqual({ messages: 3, letters: 0 });
+      await expectBatchInvariant(fx.store, batch.batchId);
+      expect((await fx.store.getBatch(batch.batchId))?.messageCount).toBe(3);
+      await store.close();
+    } finally {
+      await pool.end().catch(() => undefined);
+      await fx.dispose();
+    }
   });
 });

@@ -83,12 +83,13 @@ async function copyInto(
   leaves: readonly PlannedLeaf[],
   meanwhile?: () => void,
 ): Promise<void> {
+  const rows = Buffer.from(copyRows(batchId, leaves), "utf8");
   const submittable = copyFrom(`COPY ${table} ${COPY_COLUMNS} FROM STDIN`);
   const stream = (client as unknown as { query(s: typeof submittable): typeof submittable }).query(
     submittable,
   );
   const done = finished(stream);
-  stream.write(Buffer.from(copyRows(batchId, leaves), "utf8"), () => {
+  stream.write(rows, () => {
     meanwhile?.();
     stream.end();
   });

@@ -39,6 +39,13 @@ export interface PgQueryable {
 export interface PgPoolClientLike extends PgQueryable {
   /** Returns the client to the pool; pass an error (or `true`) to destroy it instead. */
   release(destroy?: Error | boolean): void;
+  /**
+   * Listens for connection errors while checked out (a pg client emits `error` when its connection
+   * dies between queries; unheard, that would crash the process).
+   */
+  on?(event: "error", listener: (error: Error) => void): unknown;
+  /** Stops listening. */
+  removeListener?(event: "error", listener: (error: Error) => void): unknown;
 }
 
 /** The subset of `pg.Pool` the store uses. */

@@ -3,6 +3,7 @@ import type { Hasher } from "../../hashing/types.js";
 import type { BatchStatus } from "../store.js";
 import type { PgPoolLike, PgQueryResult } from "./pg-types.js";
 import { rehash, type VerificationFailureReason } from "./proofs.js";
+import { checkOut } from "./transaction.js";
 import { storeTypes } from "./type-parsers.js";
 
 /** The first problem found in a batch. */
@@ -174,7 +175,7 @@ export async function* verifyBatches(
   options: VerifyOptions = {},
 ): AsyncGenerator<BatchVerification, void, undefined> {
   const fetchSize = options.fetchSize ?? 1000;
-  const client = await pool.connect();
+  const { client, release } = await checkOut(pool);
   let finished = false;
   let broken: Error | undefined;
   let next: Promise<PgQueryResult<VerifyRow>> | null = null;
@@ -221,7 +222,7 @@ export async function* verifyBatches(
         broken = error instanceof Error ? error : new Error(String(error));
       }
     }
-    client.release(broken ?? false);
+    release(broken);
   }
 }
 
