@@ -53,6 +53,7 @@ export async function createDatabase(
     ssl: config.ssl as pg.ClientConfig["ssl"],
     connectionTimeoutMillis: config.connectionTimeoutMillis,
   });
+  client.on("error", () => undefined);
   try {
     await client.connect();
     const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]);
