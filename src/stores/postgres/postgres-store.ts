@@ -136,7 +136,7 @@ export class PostgresStore implements Store {
    * leaves of the open batch (created or advanced), devices upserted, refused rows dead-lettered.
    * @throws `StoreError` (with `cause`) when the database fails; nothing is written then.
    */
-  append(request: AppendRequest): Promise<AppendResult> {
+  async append(request: AppendRequest): Promise<AppendResult> {
     return appendReadings(this.#db(), request, this.#writer);
   }
 
@@ -177,7 +177,7 @@ export class PostgresStore implements Store {
   }
 
   /** Recorded rejections, most recent first (`limit` defaults to 100). */
-  listDeadLetters(options: { readonly limit?: number } = {}): Promise<readonly DeadLetterRecord[]> {
+  async listDeadLetters(options: { readonly limit?: number } = {}): Promise<readonly DeadLetterRecord[]> {
     checkLimit("limit", options.limit, 0);
     return this.#run("listDeadLetters", (db) => listDeadLetters(db, options.limit ?? 100));
   }
@@ -188,7 +188,7 @@ export class PostgresStore implements Store {
   }
 
   /** Seed §5.2 Get Messages in Batch (oldest first, `limit` 100, `offset` 0 by default). */
-  getBatchMessages(batchId: string, options: PageOptions = {}): Promise<BatchMessage[]> {
+  async getBatchMessages(batchId: string, options: PageOptions = {}): Promise<BatchMessage[]> {
     checkLimit("limit", options.limit, 0);
     checkLimit("offset", options.offset, 0);
     return this.#run("getBatchMessages", (db) => seed.getBatchMessages(db, batchId, options));
@@ -205,7 +205,7 @@ export class PostgresStore implements Store {
   }
 
   /** Seed §5.5 Search Messages by Device and Time Range (inclusive, newest first, `limit` 100). */
-  searchDeviceMessages(
+  async searchDeviceMessages(
     deviceId: string,
     from: Date,
     to: Date,
@@ -218,7 +218,7 @@ export class PostgresStore implements Store {
   }
 
   /** Seed §5.6 Get Recent Batches (`limit` 20). */
-  getRecentBatches(options: { readonly limit?: number } = {}): Promise<RecentBatch[]> {
+  async getRecentBatches(options: { readonly limit?: number } = {}): Promise<RecentBatch[]> {
     checkLimit("limit", options.limit, 0);
     return this.#run("getRecentBatches", (db) => seed.getRecentBatches(db, options.limit));
   }
@@ -258,7 +258,7 @@ export class PostgresStore implements Store {
   }
 
   /** Verifies the whole database (streaming) and returns a summary naming the first failing batch and message. */
-  verifyAll(options: VerifyOptions = {}): Promise<VerificationReport> {
+  async verifyAll(options: VerifyOptions = {}): Promise<VerificationReport> {
     checkLimit("fetchSize", options.fetchSize, 1);
     return this.#run("verifyAll", (db) => verifyAll(db, this.#hasher, options));
   }
