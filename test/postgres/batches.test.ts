@@ -133,5 +133,12 @@ describe("PostgresStore batches: seal, fail, resume", () => {
     await expect(store.getBatch("00000000-0000-4000-8000-000000000003")).rejects.toMatchObject({
       code: "STOPPED",
     });
+    await expect(store.append(new OpenBatch().request(makeReadings(1), []))).rejects.toMatchObject({
+      code: "STOPPED",
+    });
+    await expect(store.listDeadLetters({ limit: -1 })).rejects.toMatchObject({
+      code: "INVALID_OPTION",
+      option: "limit",
+    });
   });
 });
