@@ -140,6 +140,8 @@ interface Lane {
   leaf: number;
   appendMs: number;
   copyMs: number;
+  /** Per timed flush: raw COPY time / append time (robust to load spikes on a shared machine). */
+  readonly pairRatios: number[];
 }
 
 /** The public `store.append` for the two insert methods it offers; the staging variant directly. */
@@ -173,6 +175,7 @@ async function openLane(admin: string, label: string, method: Method): Promise<L
     leaf: 0,
     appendMs: 0,
     copyMs: 0,
+    pairRatios: [],
   };
 }
 
@@ -205,13 +208,16 @@ async function appendFlush(lane: Lane, chunk: readonly Reading[]): Promise<numbe
 }
 
 /**
- * Round-robin over the lanes, flush by flush, alternating which of the pair (raw COPY, append)
- * goes first, so both see the same table sizes and the same machine load.
+ * Round-robin over the lanes, flush by flush (the lane going first rotates), alternating which of
+ * the pair (raw COPY, append) goes first, so both see the same table sizes and the same machine
+ * load. `ratio` = total rows/s of append / of raw COPY; the median of per-flush ratios is printed
+ * too, as it shrugs off load spikes from other processes.
  */
 async function runLanes(lanes: Lane[], rows: readonly Reading[]): Promise<void> {
   for (let f = 0; f < FLUSHES + WARMUP; f++) {
     const chunk = rows.slice(f * ROWS, (f + 1) * ROWS);
-    for (const lane of lanes) {
+    const rotated = [...lanes.slice(f % lanes.length), ...lanes.slice(0, f % lanes.length)];
+    for (const lane of rotated) {
       let copyMs: number;
       let appendMs: number;
       if (f % 2 === 0) {
@@ -224,6 +230,7 @@ async function runLanes(lanes: Lane[], rows: readonly Reading[]): Promise<void> 
       if (f >= WARMUP) {
         lane.copyMs += copyMs;
         lane.appendMs += appendMs;
+        lane.pairRatios.push(copyMs / appendMs);
       }
       if ((f + 1) % FLUSHES_PER_BATCH === 0) {
         await lane.pool.query("UPDATE batches SET status = 'complete' WHERE batch_id = $1", [
@@ -310,6 +317,7 @@ async function main(): Promise<void> {
         "append rows/s": fmt(append),
         "raw COPY rows/s (same run)": fmt(copy),
         ratio: (append / copy).toFixed(2),
+        "median per-flush ratio": median(lane.pairRatios).toFixed(2),
       };
     });
     console.table(table);
