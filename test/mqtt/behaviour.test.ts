@@ -1,3 +1,4 @@
+import { connectAsync } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LifecycleError, SourceError } from "../../src/errors.js";
 import { mqttSource } from "../../src/sources/mqtt/index.js";
@@ -173,6 +174,47 @@ describe("MQTT source failures", () => {
     expect(Date.now() - started).toBeLessThan(3000);
     expect(seen.statuses.some((s) => s.state === "error")).toBe(true);
   });
+
+  it("stop() during start() rejects the start with STOPPED at once", async () => {
+    const port = await freePort();
+    const source = mqttSource({
+      url: `mqtt://127.0.0.1:${port}`,
+      clientId: uniqueId(),
+      connectTimeoutMs: 30_000,
+    });
+    const starting = source.start({ topicFilter: "a/#", handlers: collector().handlers });
+    await sleep(100);
+    const began = Date.now();
+    await source.stop();
+    await expect(starting).rejects.toMatchObject({ code: "STOPPED" });
+    expect(Date.now() - began).toBeLessThan(3000);
+  });
+
+  it.skipIf(machineBroker() === undefined && !hasMosquitto())(
+    "MQTT 5 (mosquitto): a connection taken over by another client with the same id is reported, then regained",
+    async () => {
+      const broker = machineBroker() ?? (await startMosquitto());
+      const clientId = uniqueId("vb-takeover");
+      try {
+        const { source, seen } = await startSource(broker.url, `veep/${clientId}/#`, {
+          clientId,
+          protocolVersion: 5,
+        });
+        const intruder = await connectAsync(broker.url, { clientId, protocolVersion: 5, reconnectPeriod: 0 });
+        intruder.on("error", () => {});
+        await seen.waitForStatus("offline");
+        await seen.waitForStatus(
+          "online",
+          seen.statuses.findIndex((s) => s.state === "offline"),
+        );
+        await intruder.endAsync(true);
+        await source.stop();
+        await forgetSession(broker.url, clientId, 5);
+      } finally {
+        await broker.stop();
+      }
+    },
+  );
 
   it("start() rejects at once when the broker refuses the credentials, without leaking the password", async () => {
     const broker = await startAedes({ password: "right" });

@@ -46,6 +46,7 @@ class MqttSubscriptionSource implements MqttSource {
   #parked = false;
   #backlog: SourceMessage[] = [];
   #stopping: Promise<void> | undefined;
+  readonly #abort = new AbortController();
   #reconnectDelayMs: number;
 
   constructor(options: ResolvedMqttSourceOptions) {
@@ -105,8 +106,16 @@ class MqttSubscriptionSource implements MqttSource {
   resume(): void {
     if (!this.#paused) return;
     this.#paused = false;
-    while (!this.#paused && this.#backlog.length > 0 && this.#stopping === undefined) {
-      this.#deliver(this.#backlog.shift()!);
+    const held = this.#backlog;
+    this.#backlog = [];
+    for (let i = 0; i < held.length; i++) {
+      if (this.#stopping !== undefined) return;
+      if (this.#paused) {
+        // Paused again by a handler: keep the rest, in order, ahead of anything newer.
+        this.#backlog = held.slice(i).concat(this.#backlog);
+        return;
+      }
+      this.#deliver(held[i]!);
     }
     if (!this.#paused && this.#parked && this.#stopping === undefined) {
       this.#parked = false;
@@ -124,6 +133,7 @@ class MqttSubscriptionSource implements MqttSource {
   }
 
   async #close(): Promise<void> {
+    this.#abort.abort();
     this.#backlog = []; // never acknowledged: redelivered by the broker on the next session
     // Keep the interception while the connection closes: a PUBLISH still arriving must not be acknowledged.
     this.#interceptor?.discardAll();
@@ -204,6 +214,14 @@ class MqttSubscriptionSource implements MqttSource {
       this.#status({ state: "online", detail: `${where} as ${this.clientId} (${session})` });
     });
     client.on("offline", () => this.#status({ state: "offline", detail: where }));
+    client.on("disconnect", (packet) => {
+      // MQTT 5 server DISCONNECT, e.g. 142 "session taken over" when another client uses this clientId.
+      const reason = packet.reasonCode ?? 0;
+      this.#status({
+        state: "offline",
+        detail: `${where}: the broker disconnected us (reason code ${reason})`,
+      });
+    });
     let attempt = 0;
     client.on("connect", () => {
       attempt = 0;
@@ -228,6 +246,11 @@ class MqttSubscriptionSource implements MqttSource {
         clearTimeout(timer);
         client.off("connect", onConnect);
         client.off("error", onError);
+        this.#abort.signal.removeEventListener("abort", onAbort);
+      };
+      const onAbort = (): void => {
+        cleanup();
+        reject(new LifecycleError("STOPPED", "The MQTT source was stopped while connecting."));
       };
       const onConnect = (): void => {
         cleanup();
@@ -249,6 +272,7 @@ class MqttSubscriptionSource implements MqttSource {
       }, this.#options.connectTimeoutMs);
       client.on("connect", onConnect);
       client.on("error", onError);
+      this.#abort.signal.addEventListener("abort", onAbort);
       client.connect();
     });
   }
