@@ -14,7 +14,8 @@ export type VeepErrorCode =
   | "INVALID_PROOF"
   | "BACKPRESSURE"
   | "MIGRATION_ERROR"
-  | "CONNECTION_ERROR";
+  | "CONNECTION_ERROR"
+  | "LISTENER_ERROR";
 
 /**
  * Base class of every error thrown or emitted by veep-bridge.

@@ -19,13 +19,8 @@ export {
   type TimerHandle,
 } from "./batching/index.js";
 export type { RetryOptions } from "./bridge/backoff.js";
-export {
-  type Bridge,
-  type BridgeState,
-  type BridgeStats,
-  createBridge,
-  type StopOptions,
-} from "./bridge/bridge.js";
+export { createBridge } from "./bridge/create-bridge.js";
+export type { Bridge, BridgeState, BridgeStats, StopOptions, TypedEventEmitter } from "./bridge/types.js";
 export { OpenBatch } from "./bridge/open-batch.js";
 export type { BatchOptions, BridgeOptions, OpenBatchState, WriteBufferOptions } from "./bridge/options.js";
 export {

@@ -90,6 +90,7 @@ export class Batcher<T> implements AsyncDisposable {
   private state: MutableState<T> | undefined;
   private closing: Promise<void> | undefined;
   private closed = false;
+  private abandoned = false;
 
   /**
    * @param options - see {@link BatcherOptions}
@@ -191,6 +192,7 @@ export class Batcher<T> implements AsyncDisposable {
    * otherwise, the items being kept
    */
   flush(): Promise<void> {
+    if (this.abandoned) return Promise.resolve();
     if (this.openCount > 0) this.closeOpenBatch("manual");
     if (this.settledSeq === this.addedSeq) return Promise.resolve();
     const target = this.addedSeq;
@@ -230,6 +232,34 @@ export class Batcher<T> implements AsyncDisposable {
       this.releaseNotFull();
     });
     return this.closing;
+  }
+
+  /**
+   * Stop at once without handing anything over: stop accepting items, clear the timer, and return
+   * the items not currently in `onFlush` (a flush already running completes as usual, and nothing
+   * is flushed after it). Idempotent; later calls return an empty array. Pending `flush()` callers
+   * are released. Use it to shut down without writing (e.g. a stop that must not wait).
+   */
+  abandon(): T[] {
+    if (this.abandoned) return [];
+    this.closing ??= Promise.resolve();
+    this.closed = true;
+    this.stopTimer();
+    this.retryBlocked = true;
+    const kept = this.ring.count - this.inFlight;
+    const dropped = new Array<T>(kept);
+    for (let i = 0; i < kept; i++) dropped[i] = this.ring.itemAt(this.inFlight + i);
+    this.abandoned = true;
+    if (this.inFlight === 0) {
+      this.ring.dropHead(this.ring.count);
+      this.totalBytes = 0;
+      this.pendingBoundaries = 0;
+    }
+    this.openCount = 0;
+    this.openBytes = 0;
+    for (const waiter of this.waiters.splice(0)) waiter.resolve();
+    this.releaseNotFull();
+    return dropped;
   }
 
   /** Same as {@link Batcher.close}, for `await using`. */
@@ -316,6 +346,14 @@ export class Batcher<T> implements AsyncDisposable {
   }
 
   private flushSucceeded(): void {
+    if (this.abandoned) {
+      this.ring.dropHead(this.ring.count);
+      this.inFlight = 0;
+      this.inFlightBytes = 0;
+      this.totalBytes = 0;
+      this.pendingBoundaries = 0;
+      return;
+    }
     this.ring.dropHead(this.inFlight);
     this.settledSeq += this.inFlight;
     this.totalBytes -= this.inFlightBytes;
@@ -330,6 +368,10 @@ export class Batcher<T> implements AsyncDisposable {
   }
 
   private flushFailed(error: unknown): void {
+    if (this.abandoned) {
+      this.flushSucceeded();
+      return;
+    }
     this.inFlight = 0;
     this.inFlightBytes = 0;
     this.retryBlocked = true;

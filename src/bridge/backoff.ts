@@ -20,6 +20,9 @@ export interface ResolvedRetryOptions {
   readonly maxDelayMs: number;
 }
 
+/** Longest delay `setTimeout` honours (about 24.8 days). */
+const MAX_DELAY_MS = 2_147_483_647;
+
 /** Applies defaults and validates; errors name the option under `prefix`. */
 export function resolveRetryOptions(options: RetryOptions = {}, prefix = "retry"): ResolvedRetryOptions {
   const initialDelayMs = options.initialDelayMs ?? 100;
@@ -28,10 +31,10 @@ export function resolveRetryOptions(options: RetryOptions = {}, prefix = "retry"
     ["initialDelayMs", initialDelayMs],
     ["maxDelayMs", maxDelayMs],
   ] as const) {
-    if (!Number.isFinite(value) || value <= 0) {
+    if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value > MAX_DELAY_MS) {
       throw new InvalidOptionError(
         `${prefix}.${name}`,
-        `expected a positive number of milliseconds, got ${String(value)}`,
+        `expected a positive number of milliseconds up to ${MAX_DELAY_MS}, got ${String(value)}`,
       );
     }
   }

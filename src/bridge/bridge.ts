@@ -1,89 +1,25 @@
 import { EventEmitter } from "eventemitter3";
-import { Batcher, type FlushReason, systemClock } from "../batching/index.js";
+import { Batcher, type Clock, type FlushReason, systemClock, type TimerHandle } from "../batching/index.js";
 import { BatchIntegrityError, LifecycleError, SourceError, StoreError, VeepBridgeError } from "../errors.js";
 import type { BatchSealedEvent, BridgeEvents, SealReason } from "../events.js";
 import { hashCanonicalJson } from "../hashing/index.js";
 import { createDecoder, type Decoder } from "../message/index.js";
 import type { DecodeResult, Reading, Rejection } from "../message/types.js";
 import type { SourceMessage } from "../sources/source.js";
-import type { AppendRequest, AppendResult } from "../stores/store.js";
+import type { AppendResult, OpenBatchSnapshot } from "../stores/store.js";
 import { backoffDelay } from "./backoff.js";
+import { Deadline } from "./deadline.js";
 import { OpenBatch } from "./open-batch.js";
 import { type BridgeOptions, type ResolvedBridgeOptions, resolveBridgeOptions } from "./options.js";
 import { SerialQueue } from "./serial-queue.js";
-
-/** An eventemitter3 emitter typed by an event map (event name → listener signature). */
-export type TypedEventEmitter<Events extends object> = InstanceType<typeof EventEmitter<Events>>;
-
-/** Lifecycle states of a {@link Bridge}. */
-export type BridgeState = "idle" | "starting" | "running" | "stopping" | "stopped";
-
-/** Options of {@link Bridge.stop}. */
-export interface StopOptions {
-  /**
-   * Commit (and acknowledge) everything already received before stopping. With `false`, buffered
-   * messages are left unacknowledged: the source delivers them again after a restart.
-   * @defaultValue true
-   */
-  readonly drain?: boolean;
-  /**
-   * Also seal the open batch. Without it, the open batch stays `pending` and the next start resumes it.
-   * @defaultValue false
-   */
-  readonly seal?: boolean;
-  /**
-   * Give up draining after this many milliseconds (e.g. while the store is unreachable): what is
-   * not committed by then stays unacknowledged and is delivered again after a restart.
-   * @defaultValue no limit
-   */
-  readonly timeoutMs?: number;
-}
-
-/** Counters since start, for status lines and metrics. */
-export interface BridgeStats {
-  /** Messages received from the source. */
-  readonly received: number;
-  /** Messages newly stored. */
-  readonly stored: number;
-  /** Redelivered messages recognised as already stored. */
-  readonly duplicates: number;
-  /** Payloads rejected (decoder or store). */
-  readonly rejected: number;
-  /** Batches sealed. */
-  readonly sealedBatches: number;
-  /** Messages waiting in the write buffer. */
-  readonly buffered: number;
-  /** Leaves in the open batch. */
-  readonly openBatchSize: number;
-  /** Id of the open batch. */
-  readonly openBatchId: string | undefined;
-  /** The last sealed batch, if any. */
-  readonly lastSealed: BatchSealedEvent | undefined;
-}
-
-/**
- * A running pipeline from a {@link Source} to a {@link Store}: decode, hash, commit, acknowledge,
- * seal. Create it with {@link createBridge}; listen to its {@link BridgeEvents}.
- */
-export interface Bridge extends TypedEventEmitter<BridgeEvents> {
-  /** Current lifecycle state. */
-  readonly state: BridgeState;
-  /** Opens the store, resumes its open batch, starts the source. Calling it again returns the same promise. */
-  start(): Promise<void>;
-  /** Stops the source, drains (by default) and closes the store. Idempotent: later calls return the first promise. */
-  stop(options?: StopOptions): Promise<void>;
-  /** Commits everything received so far and seals the open batch now; resolves with the sealed batch, if any. */
-  flush(): Promise<BatchSealedEvent | null>;
-  /** Counters since start. */
-  stats(): BridgeStats;
-  /** Same as `stop({ drain: true })`, for `await using bridge = createBridge(...)`. */
-  [Symbol.asyncDispose](): Promise<void>;
-}
+import type { Bridge, BridgeState, BridgeStats, StopOptions } from "./types.js";
 
 interface Pending {
   readonly message: SourceMessage;
   readonly result: DecodeResult;
   readonly bytes: number;
+  /** Set once its chunk committed, so a retried flush never writes it again. */
+  committed: boolean;
 }
 
 interface Leaf {
@@ -105,18 +41,32 @@ function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
 }
 
-class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
+/** Checks a stored open batch against its leaves; returns what does not match, if anything. */
+function integrityProblem(snapshot: OpenBatchSnapshot, rebuilt: OpenBatch): string | undefined {
+  if (rebuilt.messageCount !== snapshot.messageCount) {
+    return `stored message_count ${snapshot.messageCount} but ${rebuilt.messageCount} leaves`;
+  }
+  if (rebuilt.batchHash !== snapshot.batchHash) {
+    return `stored batch_hash ${snapshot.batchHash} but its leaves give ${rebuilt.batchHash}`;
+  }
+  return undefined;
+}
+
+export class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
   readonly #options: ResolvedBridgeOptions;
+  readonly #clock: Clock;
   readonly #decoder: Decoder;
   readonly #queue = new SerialQueue();
   readonly #writeBuffer: Batcher<Pending>;
-  #sealer: Batcher<Leaf>;
   readonly #pauses = new Set<PauseReason>();
   readonly #abort = new AbortController();
+  #sealer: Batcher<Leaf>;
+  #ageTimer: TimerHandle | undefined;
   #batch: OpenBatch;
   #state: BridgeState = "idle";
   #startPromise: Promise<void> | undefined;
   #stopPromise: Promise<void> | undefined;
+  #stopRequested = false;
   #overflowReported = false;
   #counters = { received: 0, stored: 0, duplicates: 0, rejected: 0, sealedBatches: 0 };
   #lastSealed: BatchSealedEvent | undefined;
@@ -124,27 +74,93 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
   constructor(options: BridgeOptions) {
     super();
     this.#options = resolveBridgeOptions(options);
+    this.#clock = this.#options.clock ?? systemClock;
     const { hasher } = this.#options;
     this.#decoder = createDecoder({
       ...(this.#options.topic !== undefined ? { topic: this.#options.topic } : {}),
-      ...(this.#options.maxPayloadBytes !== undefined
-        ? { maxPayloadBytes: this.#options.maxPayloadBytes }
-        : {}),
+      ...(this.#options.maxPayloadBytes !== undefined ? { maxPayloadBytes: this.#options.maxPayloadBytes } : {}),
       ...(this.#options.validate !== undefined ? { validate: this.#options.validate } : {}),
       ...(hasher ? { hashCanonicalJson: (canonical: string) => hashCanonicalJson(canonical, hasher) } : {}),
     });
     this.#batch = this.#newBatch();
-    const clock = this.#options.clock ?? systemClock;
     const { writeBuffer } = this.#options;
     this.#writeBuffer = new Batcher<Pending>({
       policy: { maxItems: writeBuffer.maxMessages, maxAgeMs: writeBuffer.maxDelayMs },
       capacity: writeBuffer.capacity * 2,
       sizeOf: (item) => item.bytes,
-      clock,
+      clock: this.#clock,
       onFlush: (items) => this.#commit(items),
-      onError: (error) => this.#emitError(new StoreError("write-buffer flush failed", { cause: error })),
+      onError: (error) => this.#reportFlushError(error),
     });
     this.#sealer = this.#createSealer(this.#batch.batchId);
+  }
+
+  get state(): BridgeState {
+    return this.#state;
+  }
+
+  start(): Promise<void> {
+    if (this.#stopRequested || this.#state === "stopped") {
+      return Promise.reject(new LifecycleError("STOPPED", "this bridge was stopped; create a new one"));
+    }
+    this.#startPromise ??= this.#start();
+    return this.#startPromise;
+  }
+
+  stop(options: StopOptions = {}): Promise<void> {
+    this.#stopRequested = true;
+    this.#stopPromise ??= this.#stop(options.drain ?? true, options.seal ?? false, new Deadline(options.timeoutMs));
+    return this.#stopPromise;
+  }
+
+  async flush(): Promise<BatchSealedEvent | null> {
+    if (this.#state !== "running") {
+      throw new LifecycleError("NOT_STARTED", `flush() needs a running bridge (state: ${this.#state})`);
+    }
+    await this.#writeBuffer.flush();
+    const batchId = this.#batch.batchId;
+    return this.#queue.run(() => this.#sealNow(batchId, "manual"));
+  }
+
+  stats(): BridgeStats {
+    return {
+      ...this.#counters,
+      buffered: this.#writeBuffer.size,
+      openBatchSize: this.#batch.messageCount,
+      openBatchId: this.#batch.messageCount > 0 ? this.#batch.batchId : undefined,
+      lastSealed: this.#lastSealed,
+    };
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop({ drain: true });
+  }
+
+  /** Emits without ever letting a listener's exception into the pipeline. */
+  #emit<K extends keyof BridgeEvents>(event: K, ...args: Parameters<BridgeEvents[K]>): void {
+    try {
+      (this.emit as (event: K, ...rest: Parameters<BridgeEvents[K]>) => boolean)(event, ...args);
+    } catch (error) {
+      if (event === "error") {
+        process.emitWarning(`veep-bridge: an "error" listener threw: ${asError(error).message}`);
+        return;
+      }
+      this.#emit(
+        "error",
+        new VeepBridgeError("LISTENER_ERROR", `a "${String(event)}" listener threw: ${asError(error).message}`, {
+          cause: error,
+        }),
+      );
+    }
+  }
+
+  #emitError(error: Error): void {
+    this.#emit("error", error instanceof VeepBridgeError ? error : new StoreError(error.message, { cause: error }));
+  }
+
+  #reportFlushError(error: unknown): void {
+    if (this.#abort.signal.aborted) return;
+    this.#emitError(new StoreError(`write-buffer flush failed: ${asError(error).message}`, { cause: error }));
   }
 
   /**
@@ -173,140 +189,151 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
       },
       capacity: batch.maxMessages,
       sizeOf: (leaf) => leaf.bytes,
-      clock: this.#options.clock ?? systemClock,
-      onFlush: (_leaves, reason) =>
-        this.#queue.run(() => this.#sealNow(batchId, SEAL_REASONS[reason])).then(() => undefined),
+      clock: this.#clock,
+      onFlush: (_leaves, reason) => this.#sealLater(batchId, SEAL_REASONS[reason]),
       onError: (error) => this.#emitError(asError(error)),
     });
   }
 
-  #setBatch(batch: OpenBatch): void {
-    const previous = this.#sealer;
+  #sealLater(batchId: string, reason: SealReason): Promise<void> {
+    return this.#queue.run(() => this.#sealNow(batchId, reason)).then(
+      () => undefined,
+      (error: unknown) => {
+        if (!this.#abort.signal.aborted) this.#emitError(asError(error));
+      },
+    );
+  }
+
+  /** Makes `batch` the open batch, with a fresh seal Batcher holding its existing leaves. */
+  #setBatch(batch: OpenBatch, existingLeaves: readonly string[] = [], existingBytes = 0): void {
+    this.#sealer.abandon();
+    if (this.#ageTimer !== undefined) this.#clock.clearTimeout(this.#ageTimer);
+    this.#ageTimer = undefined;
     this.#batch = batch;
     this.#sealer = this.#createSealer(batch.batchId);
-    void previous.close().catch(() => undefined);
-  }
-
-  get state(): BridgeState {
-    return this.#state;
-  }
-
-  start(): Promise<void> {
-    if (this.#state === "stopping" || this.#state === "stopped") {
-      return Promise.reject(new LifecycleError("STOPPED", "this bridge was stopped; create a new one"));
+    existingLeaves.forEach((messageHash, i) => {
+      this.#sealer.add({ messageHash, bytes: i === 0 ? existingBytes : 0 });
+    });
+    const start = batch.startTimestamp;
+    if (existingLeaves.length > 0 && start) {
+      // The seal Batcher's clock starts now; the batch's age started with its first message.
+      const dueIn = Math.max(0, this.#options.batch.maxAgeMs - (this.#clock.now() - start.getTime()));
+      const { batchId } = batch;
+      this.#ageTimer = this.#clock.setTimeout(() => void this.#sealLater(batchId, "maxAge"), dueIn);
     }
-    this.#startPromise ??= this.#start();
-    return this.#startPromise;
-  }
-
-  stop(options: StopOptions = {}): Promise<void> {
-    this.#stopPromise ??= this.#stop(options.drain ?? true, options.seal ?? false, options.timeoutMs);
-    return this.#stopPromise;
-  }
-
-  async flush(): Promise<BatchSealedEvent | null> {
-    if (this.#state !== "running") {
-      throw new LifecycleError("NOT_STARTED", `flush() needs a running bridge (state: ${this.#state})`);
-    }
-    await this.#writeBuffer.flush();
-    const batchId = this.#batch.batchId;
-    return this.#queue.run(() => this.#sealNow(batchId, "manual"));
-  }
-
-  stats(): BridgeStats {
-    return {
-      ...this.#counters,
-      buffered: this.#writeBuffer.size,
-      openBatchSize: this.#batch.messageCount,
-      openBatchId: this.#batch.messageCount > 0 ? this.#batch.batchId : undefined,
-      lastSealed: this.#lastSealed,
-    };
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.stop({ drain: true });
   }
 
   async #start(): Promise<void> {
     this.#state = "starting";
     const { source, store } = this.#options;
+    const checkStop = (): void => {
+      if (this.#stopRequested) throw new LifecycleError("STOPPED", "bridge stopped while starting");
+    };
     try {
       await store.open();
+      checkStop();
       await this.#resume();
+      checkStop();
       await source.start({
         topicFilter: this.#decoder.topicPattern.filter,
         handlers: {
           message: (message) => this.#onMessage(message),
           status: (status) => {
-            this.emit("source", status);
+            this.#emit("source", status);
             if (status.state === "error" && status.error) {
-              this.#emitError(
-                new SourceError(`${source.name} source: ${status.error.message}`, { cause: status.error }),
-              );
+              this.#emitError(new SourceError(`${source.name} source: ${status.error.message}`, { cause: status.error }));
             }
           },
         },
       });
+      checkStop();
     } catch (error) {
       this.#state = "stopped";
+      this.#teardownTimers();
       await Promise.allSettled([source.stop(), store.close()]);
       throw error instanceof VeepBridgeError
         ? error
-        : new StoreError(`bridge failed to start: ${asError(error).message}`, { cause: error });
+        : new VeepBridgeError("CONNECTION_ERROR", `bridge failed to start: ${asError(error).message}`, {
+            cause: error,
+          });
     }
     this.#state = "running";
-    this.emit("started");
+    if (this.#pauses.size > 0) source.pause();
+    this.#emit("started");
   }
 
+  /** Continues the store's open batch (after checking it) or starts a fresh one. */
   async #resume(): Promise<void> {
-    const { store, hasher, batch: policy } = this.#options;
-    const snapshot = await store.loadOpenBatch();
+    const snapshot = await this.#options.store.loadOpenBatch();
     if (!snapshot) return;
-    const resumed = OpenBatch.fromSnapshot(snapshot, hasher);
-    const problem =
-      resumed.messageCount !== snapshot.messageCount
-        ? `stored message_count ${snapshot.messageCount} but ${resumed.messageCount} leaves`
-        : resumed.batchHash !== snapshot.batchHash
-          ? `stored batch_hash ${snapshot.batchHash} but its leaves give ${resumed.batchHash}`
-          : undefined;
+    if (!(await this.#adopt(snapshot))) return;
+    this.#emit("batch:opened", { batchId: snapshot.batchId, startTimestamp: snapshot.startTimestamp, resumed: true });
+    const { maxMessages, maxAgeMs } = this.#options.batch;
+    const full = snapshot.messageCount >= maxMessages;
+    if (full || this.#batchAgeMs() >= maxAgeMs) {
+      await this.#queue.run(() => this.#sealNow(snapshot.batchId, full ? "maxMessages" : "maxAge"));
+    }
+  }
+
+  /** Makes a stored open batch ours if its root matches its leaves; otherwise marks it failed. */
+  async #adopt(snapshot: OpenBatchSnapshot): Promise<boolean> {
+    const rebuilt = OpenBatch.fromSnapshot(snapshot, this.#options.hasher);
+    const problem = integrityProblem(snapshot, rebuilt);
     if (problem) {
-      await store.failBatch(snapshot.batchId, problem);
-      this.emit("batch:failed", { batchId: snapshot.batchId, reason: problem });
+      await this.#options.store.failBatch(snapshot.batchId, problem);
+      this.#setBatch(this.#newBatch());
+      this.#emit("batch:failed", { batchId: snapshot.batchId, reason: problem });
       this.#emitError(
-        new BatchIntegrityError(
-          snapshot.batchId,
-          `open batch ${snapshot.batchId} failed its check: ${problem}`,
-        ),
+        new BatchIntegrityError(snapshot.batchId, `open batch ${snapshot.batchId} failed its check: ${problem}`),
       );
-      return;
+      return false;
     }
-    this.#setBatch(resumed);
-    this.emit("batch:opened", {
-      batchId: resumed.batchId,
-      startTimestamp: snapshot.startTimestamp,
-      resumed: true,
-    });
-    const ageMs = Date.now() - snapshot.startTimestamp.getTime();
-    if (resumed.messageCount >= policy.maxMessages || ageMs >= policy.maxAgeMs) {
-      await this.#sealNow(
-        resumed.batchId,
-        resumed.messageCount >= policy.maxMessages ? "maxMessages" : "maxAge",
-      );
-      return;
+    this.#setBatch(rebuilt, snapshot.leaves, snapshot.payloadBytes ?? 0);
+    return true;
+  }
+
+  /**
+   * After a failed store call, the store may have committed it anyway (the reply was lost) or
+   * moved on: bring the open batch in line with what the store holds.
+   */
+  async #resync(): Promise<ReadonlySet<string>> {
+    const snapshot = await this.#options.store.loadOpenBatch();
+    const current = this.#batch;
+    const none = new Set<string>();
+    if (snapshot && snapshot.batchId === current.batchId) {
+      if (snapshot.messageCount !== current.messageCount || snapshot.batchHash !== current.batchHash) {
+        const adopted = await this.#adopt(snapshot);
+        if (adopted && snapshot.messageCount > current.messageCount) {
+          return new Set(snapshot.leaves.slice(current.messageCount));
+        }
+      }
+      return none;
     }
-    for (const messageHash of snapshot.leaves) this.#sealer.add({ messageHash, bytes: 0 });
+    if (snapshot) {
+      await this.#adopt(snapshot);
+      return none;
+    }
+    if (current.messageCount > 0) this.#setBatch(this.#newBatch());
+    return none;
   }
 
   #onMessage(message: SourceMessage): void {
     // Late deliveries while stopping stay unacknowledged: the source delivers them again next time.
     if (this.#state !== "running" && this.#state !== "starting") return;
+    if (this.#stopRequested) return;
     this.#counters.received++;
     const bytes = message.payload.byteLength;
     if (this.listenerCount("received") > 0) {
-      this.emit("received", { topic: message.topic, bytes, receivedAt: message.receivedAt });
+      this.#emit("received", { topic: message.topic, bytes, receivedAt: message.receivedAt });
     }
-    const result = this.#decoder.decode(message);
-    if (!this.#writeBuffer.add({ message, result, bytes })) {
+    let result: DecodeResult;
+    try {
+      result = this.#decoder.decode(message);
+    } catch (error) {
+      this.#emitError(new VeepBridgeError("SOURCE_ERROR", `decoding failed: ${asError(error).message}`, { cause: error }));
+      return;
+    }
+    if (!this.#writeBuffer.add({ message, result, bytes, committed: false })) {
       if (!this.#overflowReported) {
         this.#overflowReported = true;
         this.#emitError(
@@ -321,14 +348,14 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
     const { capacity } = this.#options.writeBuffer;
     if (this.#writeBuffer.size >= capacity && !this.#pauses.has("backpressure")) {
       this.#pause("backpressure");
-      this.emit("backpressure", { buffered: this.#writeBuffer.size, capacity });
+      this.#emit("backpressure", { buffered: this.#writeBuffer.size, capacity });
     }
   }
 
   #pause(reason: PauseReason): void {
     const wasPaused = this.#pauses.size > 0;
     this.#pauses.add(reason);
-    if (!wasPaused) this.#options.source.pause();
+    if (!wasPaused && this.#state === "running") this.#options.source.pause();
   }
 
   #unpause(reason: PauseReason): void {
@@ -341,47 +368,45 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
     if (this.#pauses.has("backpressure") && this.#writeBuffer.size <= capacity / 2) {
       this.#overflowReported = false;
       this.#unpause("backpressure");
-      this.emit("drain", { buffered: this.#writeBuffer.size, capacity });
+      this.#emit("drain", { buffered: this.#writeBuffer.size, capacity });
     }
   }
 
   async #commit(items: Pending[]): Promise<void> {
-    let rest = items;
+    let rest = items.filter((item) => !item.committed);
     while (rest.length > 0) {
-      const done = rest;
-      rest = await this.#queue.run(() => this.#commitChunk(done));
+      const chunk = rest;
+      rest = await this.#queue.run(() => this.#commitChunk(chunk));
     }
     this.#afterFlush();
   }
 
-  /** Appends as many of `items` as fit the open batch; returns the rest. Runs inside the queue. */
+  /** Appends as many of `items` as fit the open batch (sealing it first when full); returns the rest. */
   async #commitChunk(items: Pending[]): Promise<Pending[]> {
     const { maxMessages, maxBytes } = this.#options.batch;
-    if (
-      this.#batch.messageCount >= maxMessages ||
-      (maxBytes !== undefined && this.#batch.bytes >= maxBytes)
-    ) {
-      await this.#sealNow(
-        this.#batch.batchId,
-        this.#batch.messageCount >= maxMessages ? "maxMessages" : "maxBytes",
-      );
-    }
-    const room = maxMessages - this.#batch.messageCount;
-    let roomBytes = maxBytes === undefined ? Number.POSITIVE_INFINITY : maxBytes - this.#batch.bytes;
+    const batch = this.#batch;
+    let room = maxMessages - batch.messageCount;
+    let roomBytes = maxBytes === undefined ? Number.POSITIVE_INFINITY : maxBytes - batch.bytes;
     const readings: Reading[] = [];
     const rejections: Rejection[] = [];
     const seen = new Set<string>();
-    const localDuplicates: Reading[] = [];
+    let localDuplicates = 0;
     let taken = 0;
+    let blocked = false;
     for (const item of items) {
       if (item.result.ok) {
         const reading = item.result.reading;
         if (seen.has(reading.messageHash)) {
-          localDuplicates.push(reading);
+          localDuplicates++;
         } else {
-          if (readings.length >= room || (readings.length > 0 && reading.byteLength > roomBytes)) break;
+          const empty = batch.messageCount + readings.length === 0;
+          if (room <= 0 || (!empty && reading.byteLength > roomBytes)) {
+            blocked = true;
+            break;
+          }
           seen.add(reading.messageHash);
           readings.push(reading);
+          room--;
           roomBytes -= reading.byteLength;
         }
       } else {
@@ -389,10 +414,15 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
       }
       taken++;
     }
+    if (taken === 0 && blocked) {
+      await this.#sealNow(batch.batchId, room <= 0 ? "maxMessages" : "maxBytes");
+      return items;
+    }
     const chunk = items.slice(0, taken);
-    const started = Date.now();
-    const result = await this.#appendWithRetry(this.#batch.request(readings, rejections));
-    this.#applyResult(result, rejections.length, localDuplicates.length, Date.now() - started);
+    const started = this.#clock.now();
+    const { result, recovered } = await this.#appendWithRetry(readings, rejections);
+    for (const item of chunk) item.committed = true;
+    this.#applyResult(result, rejections.length, localDuplicates, recovered, this.#clock.now() - started);
     for (const item of chunk) item.message.ack();
     return items.slice(taken);
   }
@@ -401,25 +431,26 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
     result: AppendResult,
     decoderRejections: number,
     localDuplicates: number,
+    recovered: number,
     durationMs: number,
   ): void {
     const batch = this.#batch;
-    const opens = result.plan?.createsBatch === true;
     if (result.plan) batch.apply(result.plan);
-    const stored = result.plan?.leaves.length ?? 0;
-    const duplicates = result.duplicates.length + localDuplicates;
+    const stored = (result.plan?.leaves.length ?? 0) + recovered;
+    const duplicates = result.duplicates.length - recovered + localDuplicates;
     const rejected = decoderRejections + result.refused.length;
     this.#counters.stored += stored;
     this.#counters.duplicates += duplicates;
     this.#counters.rejected += rejected;
-    if (opens && result.plan) {
-      this.emit("batch:opened", {
-        batchId: batch.batchId,
-        startTimestamp: result.plan.startTimestamp,
-        resumed: false,
-      });
+    if (result.plan) {
+      for (const leaf of result.plan.leaves) {
+        this.#sealer.add({ messageHash: leaf.reading.messageHash, bytes: leaf.reading.byteLength });
+      }
     }
-    this.emit("stored", {
+    if (result.plan?.createsBatch) {
+      this.#emit("batch:opened", { batchId: batch.batchId, startTimestamp: result.plan.startTimestamp, resumed: false });
+    }
+    this.#emit("stored", {
       batchId: batch.batchId,
       stored,
       duplicates,
@@ -428,63 +459,65 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
       batchHash: batch.batchHash,
       durationMs,
     });
-    if (result.plan) {
-      for (const leaf of result.plan.leaves) {
-        this.#sealer.add({ messageHash: leaf.reading.messageHash, bytes: leaf.reading.byteLength });
-      }
-    }
   }
 
   #emitRejections(rejections: readonly Rejection[]): void {
     if (this.listenerCount("rejected") === 0) return;
-    for (const r of rejections) this.emit("rejected", { topic: r.topic, reason: r.reason, detail: r.detail });
+    for (const r of rejections) this.#emit("rejected", { topic: r.topic, reason: r.reason, detail: r.detail });
   }
 
-  async #appendWithRetry(request: AppendRequest): Promise<AppendResult> {
+  /**
+   * Appends until it succeeds (or the bridge stops). `recovered` counts readings that an earlier
+   * attempt committed although its reply was lost: the store now reports them as duplicates.
+   */
+  async #appendWithRetry(
+    readings: readonly Reading[],
+    rejections: readonly Rejection[],
+  ): Promise<{ result: AppendResult; recovered: number }> {
+    const committedEarlier = new Set<string>();
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await this.#options.store.append(request);
+        const result = await this.#options.store.append(this.#batch.request(readings, rejections));
         this.#unpause("retry");
-        this.#emitRejections(request.rejections);
+        this.#emitRejections(rejections);
         this.#emitRejections(result.refused);
-        return result;
+        const recovered = result.duplicates.filter((r) => committedEarlier.has(r.messageHash)).length;
+        return { result, recovered };
       } catch (error) {
-        if (error instanceof BatchIntegrityError) throw error;
         await this.#waitToRetry("append", attempt, error);
+        const adopted = await this.#resync().catch(() => new Set<string>());
+        for (const hash of adopted) committedEarlier.add(hash);
       }
     }
   }
 
   async #waitToRetry(operation: "append" | "seal", attempt: number, error: unknown): Promise<void> {
-    if (this.#abort.signal.aborted) {
-      throw new LifecycleError("STOPPED", `bridge stopped while retrying ${operation}`, { cause: error });
-    }
+    const stopped = (): LifecycleError =>
+      new LifecycleError("STOPPED", `bridge stopped while retrying ${operation}`, { cause: error });
+    if (this.#abort.signal.aborted) throw stopped();
     this.#pause("retry");
     const delayMs = backoffDelay(attempt, this.#options.retry);
     const failure = asError(error);
-    this.emit("retry", { operation, attempt, delayMs, error: failure });
+    this.#emit("retry", { operation, attempt, delayMs, error: failure });
     this.#emitError(
       error instanceof VeepBridgeError
         ? error
-        : new StoreError(
-            `${operation} failed (attempt ${attempt}), retrying in ${delayMs} ms: ${failure.message}`,
-            {
-              cause: error,
-            },
-          ),
+        : new StoreError(`${operation} failed (attempt ${attempt}), retrying in ${delayMs} ms: ${failure.message}`, {
+            cause: error,
+          }),
     );
+    const signal = this.#abort.signal;
     await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
       const timer = setTimeout(done, delayMs);
       timer.unref?.();
-      this.#abort.signal.addEventListener("abort", done, { once: true });
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
+      signal.addEventListener("abort", done, { once: true });
     });
-    if (this.#abort.signal.aborted) {
-      throw new LifecycleError("STOPPED", `bridge stopped while retrying ${operation}`, { cause: error });
-    }
+    if (signal.aborted) throw stopped();
   }
 
   /** Seals the open batch if it is still `batchId` and has leaves. Runs inside the queue. */
@@ -492,14 +525,25 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
     const batch = this.#batch;
     if (batch.batchId !== batchId || batch.messageCount === 0) return null;
     const request = { batchId, batchHash: batch.batchHash, messageCount: batch.messageCount };
+    const { store } = this.#options;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.#options.store.sealBatch(request);
+        await store.sealBatch(request);
         this.#unpause("retry");
         break;
       } catch (error) {
-        if (error instanceof BatchIntegrityError) throw error;
         await this.#waitToRetry("seal", attempt, error);
+        // The seal may have committed with its reply lost, or the batch may have been failed meanwhile.
+        const stored = await store.getBatch(batchId).catch(() => undefined);
+        if (stored && stored.status !== "pending") {
+          if (stored.status === "complete" && stored.batchHash === request.batchHash) {
+            this.#unpause("retry");
+            break;
+          }
+          this.#unpause("retry");
+          this.#setBatch(this.#newBatch());
+          return null;
+        }
       }
     }
     this.#setBatch(this.#newBatch());
@@ -513,81 +557,57 @@ class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
     };
     this.#counters.sealedBatches++;
     this.#lastSealed = event;
-    this.emit("batch:sealed", event);
+    this.#emit("batch:sealed", event);
     return event;
   }
 
   #batchAgeMs(): number {
     const start = this.#batch.startTimestamp;
-    return start ? Date.now() - start.getTime() : 0;
+    return start ? this.#clock.now() - start.getTime() : 0;
   }
 
   #newBatch(): OpenBatch {
     return new OpenBatch(this.#options.hasher ? { hasher: this.#options.hasher } : {});
   }
 
-  #emitError(error: Error): void {
-    const wrapped =
-      error instanceof VeepBridgeError ? error : new StoreError(error.message, { cause: error });
-    this.emit("error", wrapped);
+  #teardownTimers(): void {
+    this.#abort.abort();
+    this.#writeBuffer.abandon();
+    this.#sealer.abandon();
+    if (this.#ageTimer !== undefined) this.#clock.clearTimeout(this.#ageTimer);
+    this.#ageTimer = undefined;
   }
 
-  async #stop(drain: boolean, seal: boolean, timeoutMs: number | undefined): Promise<void> {
-    if (this.#startPromise) await this.#startPromise.catch(() => undefined);
-    if (this.#state === "stopped") {
-      this.emit("stopped");
-      return;
-    }
-    const wasRunning = this.#state === "running";
-    this.#state = "stopping";
+  async #stop(drain: boolean, seal: boolean, deadline: Deadline): Promise<void> {
+    if (this.#startPromise) await deadline.race(this.#startPromise.catch(() => undefined));
     const { source, store } = this.#options;
-    if (wasRunning) source.pause();
-    if (!drain) this.#abort.abort();
-    const deadline =
-      timeoutMs === undefined ? undefined : setTimeout(() => this.#abort.abort(), Math.max(0, timeoutMs));
-    deadline?.unref?.();
+    const wasRunning = this.#state === "running";
+    if (this.#state !== "stopped") this.#state = "stopping";
     try {
-      if (wasRunning && drain) {
-        await this.#writeBuffer.flush();
-        if (seal) {
-          const batchId = this.#batch.batchId;
-          await this.#queue.run(() => this.#sealNow(batchId, "stop"));
+      if (wasRunning) {
+        source.pause();
+        if (drain) {
+          const drained = await deadline.race(
+            (async () => {
+              await this.#writeBuffer.flush();
+              if (seal) {
+                const batchId = this.#batch.batchId;
+                await this.#queue.run(() => this.#sealNow(batchId, "stop"));
+              }
+            })(),
+          );
+          if (!drained) this.#emitError(new LifecycleError("STOPPED", "stop: drain timed out; the rest is left for redelivery"));
         }
       }
     } catch (error) {
-      if (!this.#abort.signal.aborted) throw error;
+      if (!this.#abort.signal.aborted) this.#emitError(asError(error));
     } finally {
-      clearTimeout(deadline);
-      this.#abort.abort();
-      await this.#writeBuffer.close().catch(() => undefined);
-      this.#setBatch(this.#newBatch());
-      await this.#sealer.close();
-      await this.#queue.idle();
+      this.#teardownTimers();
+      await deadline.race(this.#queue.idle());
       const results = await Promise.allSettled([source.stop(), store.close()]);
       this.#state = "stopped";
       for (const r of results) if (r.status === "rejected") this.#emitError(asError(r.reason));
-      this.emit("stopped");
+      this.#emit("stopped");
     }
   }
-}
-
-/**
- * Creates a bridge from a source to a store. Options are validated at once; nothing starts until
- * {@link Bridge.start}.
- *
- * @example
- * ```ts
- * import { createBridge, memorySource, memoryStore } from "veep-bridge";
- *
- * const bridge = createBridge({
- *   source: memorySource(),
- *   store: memoryStore(),
- *   batch: { maxMessages: 1000, maxAgeMs: 300_000 },
- * });
- * bridge.on("batch:sealed", (b) => console.log(b.batchId, b.batchHash, b.messageCount));
- * await bridge.start();
- * ```
- */
-export function createBridge(options: BridgeOptions): Bridge {
-  return new BridgeImpl(options);
 }

@@ -45,6 +45,7 @@ export class OpenBatch {
     batch.#tree = IncrementalMerkleTree.fromMessageHashes(snapshot.leaves, hasher);
     batch.#startTimestamp = snapshot.startTimestamp;
     batch.#endTimestamp = snapshot.endTimestamp;
+    batch.#bytes = snapshot.payloadBytes ?? 0;
     return batch;
   }
 
@@ -53,7 +54,7 @@ export class OpenBatch {
     return this.#tree.size;
   }
 
-  /** Payload bytes of the leaves committed through this instance (not restored on resume). */
+  /** Payload bytes of the committed leaves (after a resume: as far as the store reported them). */
   get bytes(): number {
     return this.#bytes;
   }

@@ -122,13 +122,17 @@ export interface ResolvedBridgeOptions {
   readonly clock: Clock | undefined;
 }
 
-function positiveInteger(option: string, value: unknown, fallback: number): number {
+function positiveInteger(option: string, value: unknown, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
     throw new InvalidOptionError(option, `expected a positive integer, got ${String(value)}`);
   }
+  if (value > max) throw new InvalidOptionError(option, `must be at most ${max}, got ${value}`);
   return value;
 }
+
+/** Longest delay `setTimeout` honours (about 24.8 days). */
+const MAX_DELAY_MS = 2_147_483_647;
 
 function isAdapter(value: unknown, methods: readonly string[]): boolean {
   if (typeof value !== "object" || value === null) return false;
@@ -161,15 +165,30 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
   if (options.topic !== undefined && typeof options.topic !== "string") {
     throw new InvalidOptionError("topic", "expected a topic pattern string");
   }
-  const batch = options.batch ?? {};
+  const batch: BatchOptions = options.batch ?? {};
   if (batch.shouldSeal !== undefined && typeof batch.shouldSeal !== "function") {
     throw new InvalidOptionError("batch.shouldSeal", "expected a function");
   }
   if (options.validate !== undefined && typeof options.validate !== "function") {
     throw new InvalidOptionError("validate", "expected a function");
   }
+  if (options.clock !== undefined && !isAdapter(options.clock, ["now", "setTimeout", "clearTimeout"])) {
+    throw new InvalidOptionError("clock", "expected a Clock (an object with now, setTimeout and clearTimeout)");
+  }
+  if (options.hasher !== undefined && !isAdapter(options.hasher, ["digest", "hashLeaf", "hashChildren"])) {
+    throw new InvalidOptionError("hasher", "expected a Hasher (an object with digest, hashLeaf and hashChildren)");
+  }
+  for (const [name, value] of [
+    ["batch", options.batch],
+    ["writeBuffer", options.writeBuffer],
+    ["retry", options.retry],
+  ] as const) {
+    if (value !== undefined && (value === null || typeof value !== "object")) {
+      throw new InvalidOptionError(name, "expected an object");
+    }
+  }
   const sourceHint = (options.source as { readonly maxInFlight?: number }).maxInFlight;
-  const writeBuffer = options.writeBuffer ?? {};
+  const writeBuffer: WriteBufferOptions = options.writeBuffer ?? {};
   const resolved: ResolvedBridgeOptions = {
     source: options.source,
     store: options.store,
@@ -178,7 +197,7 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
       maxMessages: positiveInteger("batch.maxMessages", batch.maxMessages, 1000),
       maxBytes:
         batch.maxBytes === undefined ? undefined : positiveInteger("batch.maxBytes", batch.maxBytes, 0),
-      maxAgeMs: positiveInteger("batch.maxAgeMs", batch.maxAgeMs, 300_000),
+      maxAgeMs: positiveInteger("batch.maxAgeMs", batch.maxAgeMs, 300_000, MAX_DELAY_MS),
       shouldSeal: batch.shouldSeal,
     },
     writeBuffer: {
@@ -187,7 +206,7 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
         writeBuffer.maxMessages,
         typeof sourceHint === "number" && sourceHint > 0 ? sourceHint : 20,
       ),
-      maxDelayMs: positiveInteger("writeBuffer.maxDelayMs", writeBuffer.maxDelayMs, 5),
+      maxDelayMs: positiveInteger("writeBuffer.maxDelayMs", writeBuffer.maxDelayMs, 5, MAX_DELAY_MS),
       capacity: positiveInteger("writeBuffer.capacity", writeBuffer.capacity, 10_000),
     },
     maxPayloadBytes:
@@ -196,7 +215,7 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
         : positiveInteger("maxPayloadBytes", options.maxPayloadBytes, 0),
     validate: options.validate,
     hasher: options.hasher,
-    retry: resolveRetryOptions(options.retry, "retry"),
+    retry: resolveRetryOptions(options.retry ?? undefined, "retry"),
     clock: options.clock,
   };
   if (resolved.writeBuffer.capacity < resolved.writeBuffer.maxMessages) {

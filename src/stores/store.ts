@@ -40,6 +40,11 @@ export interface BatchLeaf {
 export interface OpenBatchSnapshot extends BatchRecord {
   /** Message hashes in leaf order (positions 0..n-1). */
   readonly leaves: readonly string[];
+  /**
+   * Sum of the raw payload sizes of the leaves, when the store knows it (used for `batch.maxBytes`
+   * after a restart; a store that cannot tell omits it and the count restarts from 0).
+   */
+  readonly payloadBytes?: number;
 }
 
 /** One reading with the leaf position it takes in the open batch. */

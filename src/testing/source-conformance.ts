@@ -23,12 +23,15 @@ interface Received {
   readonly statuses: SourceStatus[];
 }
 
-async function startCollecting(source: Source, topicFilter: string): Promise<Received> {
+async function startCollecting(source: Source, topicFilter: string, autoAck = false): Promise<Received> {
   const received: Received = { messages: [], statuses: [] };
   await source.start({
     topicFilter,
     handlers: {
-      message: (m) => received.messages.push(m),
+      message: (m) => {
+        received.messages.push(m);
+        if (autoAck) m.ack();
+      },
       status: (s) => received.statuses.push(s),
     },
   });
@@ -69,14 +72,14 @@ export function sourceConformance(name: string, makeHarness: () => Promise<Sourc
     });
 
     it("delivers published messages in order with topic and payload unchanged", async () => {
-      const received = await startCollecting(harness.source, filter);
+      // Acknowledged on arrival: a broker holds back messages beyond its in-flight window (mosquitto: 20).
+      const received = await startCollecting(harness.source, filter, true);
       const payloads = Array.from({ length: 30 }, (_, i) => JSON.stringify({ deviceId: "D1", n: i }));
       for (const p of payloads) await harness.publish(topic("D1"), p);
       await waitFor(() => received.messages.length >= 30, "30 messages");
       expect(received.messages.map(text)).toEqual(payloads);
       expect(received.messages.every((m) => m.topic === topic("D1"))).toBe(true);
       expect(received.messages.every((m) => m.receivedAt instanceof Date)).toBe(true);
-      for (const m of received.messages) m.ack();
     });
 
     it("delivers raw bytes unchanged, invalid UTF-8 included", async () => {
@@ -106,7 +109,7 @@ export function sourceConformance(name: string, makeHarness: () => Promise<Sourc
     });
 
     it("pauses and resumes delivery without losing messages", async () => {
-      const received = await startCollecting(harness.source, filter);
+      const received = await startCollecting(harness.source, filter, true);
       harness.source.pause();
       harness.source.pause();
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -132,6 +135,29 @@ export function sourceConformance(name: string, makeHarness: () => Promise<Sourc
       message.ack();
       await harness.source.stop();
       expect(() => message.ack()).not.toThrow();
+    });
+
+    it("refuses a second start", async () => {
+      await startCollecting(harness.source, filter);
+      await expect(startCollecting(harness.source, filter)).rejects.toThrow();
+    });
+
+    it("delivers nothing after stop, and what was acknowledged after stop comes again", async () => {
+      const first = await startCollecting(harness.source, filter);
+      await harness.publish(topic("D6"), JSON.stringify({ n: 1 }));
+      await waitFor(() => first.messages.length >= 1, "1 message");
+      await harness.source.stop();
+      first.messages[0]!.ack();
+      await harness.publish(topic("D6"), JSON.stringify({ n: 2 }));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(first.messages).toHaveLength(1);
+
+      const next = await harness.reconnect();
+      running.push(next);
+      const second = await startCollecting(next, filter);
+      await waitFor(() => second.messages.length >= 2, "2 messages after reconnect");
+      expect(second.messages.map(text)).toEqual([1, 2].map((n) => JSON.stringify({ n })));
+      for (const m of second.messages) m.ack();
     });
 
     it("stops idempotently", async () => {

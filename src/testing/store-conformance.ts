@@ -279,6 +279,49 @@ export function storeConformance(name: string, makeHarness: () => Promise<StoreH
       }
     });
 
+    it("refuses to seal an unknown batch", async () => {
+      await expect(
+        store.sealBatch({
+          batchId: "00000000-0000-4000-8000-000000000001",
+          batchHash: "00".repeat(32),
+          messageCount: 1,
+        }),
+      ).rejects.toThrow();
+    });
+
+    it("refuses a plan that does not continue the stored leaves, writing nothing", async () => {
+      const batch = new OpenBatch();
+      await appendAndApply(store, batch, makeReadings(3));
+      const stale = new OpenBatch({ batchId: batch.batchId });
+      await expect(store.append(stale.request(makeReadings(2), [makeRejection()]))).rejects.toThrow();
+      await expectBatchInvariant(store, batch.batchId);
+      expect((await store.getBatch(batch.batchId))?.messageCount).toBe(3);
+      expect(await store.listDeadLetters()).toHaveLength(0);
+    });
+
+    it("lists dead letters most recent first, honouring the limit", async () => {
+      const batch = new OpenBatch();
+      const payloads = ["[1]", "[2]", "[3]"];
+      for (const payload of payloads) {
+        await store.append(batch.request([], [makeRejection(undefined, payload)]));
+      }
+      const all = await store.listDeadLetters();
+      expect(all.map((d) => Buffer.from(d.payload).toString("utf8"))).toEqual(["[3]", "[2]", "[1]"]);
+      const two = await store.listDeadLetters({ limit: 2 });
+      expect(two.map((d) => Buffer.from(d.payload).toString("utf8"))).toEqual(["[3]", "[2]"]);
+    });
+
+    it("gives provisional proofs against the running root of a pending batch", async () => {
+      const batch = new OpenBatch();
+      const readings = makeReadings(7);
+      await appendAndApply(store, batch, readings);
+      const proof = await store.getProof(readings[4]!.messageId);
+      expect(proof?.batchStatus).toBe("pending");
+      expect(proof?.root).toBe(batch.batchHash);
+      expect(proof?.algorithm).toBe("sha256");
+      expect(verifyInclusion(proof!, { root: batch.batchHash, treeSize: 7 })).toBe(true);
+    });
+
     it("closes idempotently", async () => {
       await store.close();
       await expect(store.close()).resolves.toBeUndefined();

@@ -1,4 +1,4 @@
-import { LifecycleError } from "../../errors.js";
+import { InvalidOptionError, LifecycleError } from "../../errors.js";
 import type { Source, SourceMessage, SourceStartContext } from "../source.js";
 
 interface QueuedMessage {
@@ -108,7 +108,7 @@ const encoder = new TextEncoder();
 export function memorySource(options: MemorySourceOptions = {}): MemorySource {
   const maxInFlight = options.maxInFlight ?? 100;
   if (!Number.isInteger(maxInFlight) || maxInFlight < 1) {
-    throw new LifecycleError("INVALID_OPTION", "Invalid option `maxInFlight`: expected a positive integer");
+    throw new InvalidOptionError("maxInFlight", "expected a positive integer");
   }
   const given = options.session;
   if (given !== undefined && !(given instanceof SessionState)) {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { BatchIntegrityError, LifecycleError, StoreError } from "../../errors.js";
-import { type InclusionProof, inclusionProofs } from "../../hashing/index.js";
+import { type Hasher, type InclusionProof, inclusionProofs } from "../../hashing/index.js";
 import type { Reading, Rejection } from "../../message/types.js";
 import type {
   AppendRequest,
@@ -84,6 +84,11 @@ export interface MemoryStoreOptions {
    * @defaultValue refuses nothing
    */
   readonly refuse?: (reading: Reading) => string | undefined;
+  /**
+   * Hash primitives for proofs; use the same one as the bridge.
+   * @defaultValue `sha256Hasher`
+   */
+  readonly hasher?: Hasher;
 }
 
 /** The in-memory {@link Store}: product code for host-application tests, passing the same conformance suite as PostgreSQL. */
@@ -137,8 +142,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       for (const batch of data.batches.values()) {
         if (batch.status !== "pending") continue;
         const ids = data.leavesByBatch.get(batch.batchId) ?? [];
-        const leaves = ids.map((id) => data.messages.get(id)!.messageHash);
-        return { ...batch, leaves };
+        const rows = ids.map((id) => data.messages.get(id)!);
+        const payloadBytes = rows.reduce((sum, row) => sum + row.reading.byteLength, 0);
+        return { ...batch, leaves: rows.map((row) => row.messageHash), payloadBytes };
       }
       return null;
     },
@@ -259,7 +265,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         const hashes = (data.leavesByBatch.get(row.batchId) ?? []).map(
           (id) => data.messages.get(id)!.messageHash,
         );
-        proofs = inclusionProofs(hashes);
+        proofs = inclusionProofs(hashes, options.hasher);
         if (batch.status !== "pending") sealedProofs.set(row.batchId, proofs);
       }
       const proof = proofs[row.leafIndex]!;
@@ -267,8 +273,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     },
     async listDeadLetters(listOptions = {}) {
       assertOpen();
-      const limit = listOptions.limit ?? 100;
-      return data.deadLetters.slice(-limit).reverse();
+      const limit = Math.max(0, listOptions.limit ?? 100);
+      return limit === 0 ? [] : data.deadLetters.slice(-limit).reverse();
     },
     async close() {
       closed = true;
