@@ -20,9 +20,9 @@ export {
 } from "./batching/index.js";
 export type { RetryOptions } from "./bridge/backoff.js";
 export { createBridge } from "./bridge/create-bridge.js";
-export type { Bridge, BridgeState, BridgeStats, StopOptions, TypedEventEmitter } from "./bridge/types.js";
 export { OpenBatch } from "./bridge/open-batch.js";
 export type { BatchOptions, BridgeOptions, OpenBatchState, WriteBufferOptions } from "./bridge/options.js";
+export type { Bridge, BridgeState, BridgeStats, StopOptions, TypedEventEmitter } from "./bridge/types.js";
 export {
   BatchIntegrityError,
   InvalidOptionError,

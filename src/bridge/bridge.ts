@@ -78,7 +78,9 @@ export class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
     const { hasher } = this.#options;
     this.#decoder = createDecoder({
       ...(this.#options.topic !== undefined ? { topic: this.#options.topic } : {}),
-      ...(this.#options.maxPayloadBytes !== undefined ? { maxPayloadBytes: this.#options.maxPayloadBytes } : {}),
+      ...(this.#options.maxPayloadBytes !== undefined
+        ? { maxPayloadBytes: this.#options.maxPayloadBytes }
+        : {}),
       ...(this.#options.validate !== undefined ? { validate: this.#options.validate } : {}),
       ...(hasher ? { hashCanonicalJson: (canonical: string) => hashCanonicalJson(canonical, hasher) } : {}),
     });
@@ -109,7 +111,11 @@ export class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
 
   stop(options: StopOptions = {}): Promise<void> {
     this.#stopRequested = true;
-    this.#stopPromise ??= this.#stop(options.drain ?? true, options.seal ?? false, new Deadline(options.timeoutMs));
+    this.#stopPromise ??= this.#stop(
+      options.drain ?? true,
+      options.seal ?? false,
+      new Deadline(options.timeoutMs),
+    );
     return this.#stopPromise;
   }
 
@@ -147,15 +153,22 @@ export class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
       }
       this.#emit(
         "error",
-        new VeepBridgeError("LISTENER_ERROR", `a "${String(event)}" listener threw: ${asError(error).message}`, {
-          cause: error,
-        }),
+        new VeepBridgeError(
+          "LISTENER_ERROR",
+          `a "${String(event)}" listener threw: ${asError(error).message}`,
+          {
+            cause: error,
+          },
+        ),
       );
     }
   }
 
   #emitError(error: Error): void {
-    this.#emit("error", error instanceof VeepBridgeError ? error : new StoreError(error.message, { cause: error }));
+    this.#emit(
+      "error",
+      error instanceof VeepBridgeError ? error : new StoreError(error.message, { cause: error }),
+    );
   }
 
   #reportFlushError(error: unknown): void {
@@ -196,12 +209,14 @@ export class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
   }
 
   #sealLater(batchId: string, reason: SealReason): Promise<void> {
-    return this.#queue.run(() => this.#sealNow(batchId, reason)).then(
-      () => undefined,
-      (error: unknown) => {
-        if (!this.#abort.signal.aborted) this.#emitError(asError(error));
-      },
-    );
+    return this.#queue
+      .run(() => this.#sealNow(batchId, reason))
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          if (!this.#abort.signal.aborted) this.#emitError(asError(error));
+        },
+      );
   }
 
   /** Makes `batch` the open batch, with a fresh seal Batcher holding its existing leaves. */
@@ -241,7 +256,9 @@ export class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
           status: (status) => {
             this.#emit("source", status);
             if (status.state === "error" && status.error) {
-              this.#emitError(new SourceError(`${source.name} source: ${status.error.message}`, { cause: status.error }));
+              this.#emitError(
+                new SourceError(`${source.name} source: ${status.error.message}`, { cause: status.error }),
+              );
             }
           },
         },
@@ -267,7 +284,11 @@ export class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
     const snapshot = await this.#options.store.loadOpenBatch();
     if (!snapshot) return;
     if (!(await this.#adopt(snapshot))) return;
-    this.#emit("batch:opened", { batchId: snapshot.batchId, startTimestamp: snapshot.startTimestamp, resumed: true });
+    this.#emit("batch:opened", {
+      batchId: snapshot.batchId,
+      startTimestamp: snapshot.startTimestamp,
+      resumed: true,
+    });
     const { maxMessages, maxAgeMs } = this.#options.batch;
     const full = snapshot.messageCount >= maxMessages;
     if (full || this.#batchAgeMs() >= maxAgeMs) {
@@ -284,7 +305,10 @@ export class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
       this.#setBatch(this.#newBatch());
       this.#emit("batch:failed", { batchId: snapshot.batchId, reason: problem });
       this.#emitError(
-        new BatchIntegrityError(snapshot.batchId, `open batch ${snapshot.batchId} failed its check: ${problem}`),
+        new BatchIntegrityError(
+          snapshot.batchId,
+          `open batch ${snapshot.batchId} failed its check: ${problem}`,
+        ),
       );
       return false;
     }
@@ -330,7 +354,9 @@ export class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
     try {
       result = this.#decoder.decode(message);
     } catch (error) {
-      this.#emitError(new VeepBridgeError("SOURCE_ERROR", `decoding failed: ${asError(error).message}`, { cause: error }));
+      this.#emitError(
+        new VeepBridgeError("SOURCE_ERROR", `decoding failed: ${asError(error).message}`, { cause: error }),
+      );
       return;
     }
     if (!this.#writeBuffer.add({ message, result, bytes, committed: false })) {
@@ -448,7 +474,11 @@ export class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
       }
     }
     if (result.plan?.createsBatch) {
-      this.#emit("batch:opened", { batchId: batch.batchId, startTimestamp: result.plan.startTimestamp, resumed: false });
+      this.#emit("batch:opened", {
+        batchId: batch.batchId,
+        startTimestamp: result.plan.startTimestamp,
+        resumed: false,
+      });
     }
     this.#emit("stored", {
       batchId: batch.batchId,
@@ -463,7 +493,8 @@ export class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
 
   #emitRejections(rejections: readonly Rejection[]): void {
     if (this.listenerCount("rejected") === 0) return;
-    for (const r of rejections) this.#emit("rejected", { topic: r.topic, reason: r.reason, detail: r.detail });
+    for (const r of rejections)
+      this.#emit("rejected", { topic: r.topic, reason: r.reason, detail: r.detail });
   }
 
   /**
@@ -502,9 +533,12 @@ export class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
     this.#emitError(
       error instanceof VeepBridgeError
         ? error
-        : new StoreError(`${operation} failed (attempt ${attempt}), retrying in ${delayMs} ms: ${failure.message}`, {
-            cause: error,
-          }),
+        : new StoreError(
+            `${operation} failed (attempt ${attempt}), retrying in ${delayMs} ms: ${failure.message}`,
+            {
+              cause: error,
+            },
+          ),
     );
     const signal = this.#abort.signal;
     await new Promise<void>((resolve) => {
@@ -596,7 +630,10 @@ export class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
               }
             })(),
           );
-          if (!drained) this.#emitError(new LifecycleError("STOPPED", "stop: drain timed out; the rest is left for redelivery"));
+          if (!drained)
+            this.#emitError(
+              new LifecycleError("STOPPED", "stop: drain timed out; the rest is left for redelivery"),
+            );
         }
       }
     } catch (error) {

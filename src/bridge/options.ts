@@ -122,7 +122,12 @@ export interface ResolvedBridgeOptions {
   readonly clock: Clock | undefined;
 }
 
-function positiveInteger(option: string, value: unknown, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+function positiveInteger(
+  option: string,
+  value: unknown,
+  fallback: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
     throw new InvalidOptionError(option, `expected a positive integer, got ${String(value)}`);
@@ -173,10 +178,16 @@ export function resolveBridgeOptions(options: BridgeOptions): ResolvedBridgeOpti
     throw new InvalidOptionError("validate", "expected a function");
   }
   if (options.clock !== undefined && !isAdapter(options.clock, ["now", "setTimeout", "clearTimeout"])) {
-    throw new InvalidOptionError("clock", "expected a Clock (an object with now, setTimeout and clearTimeout)");
+    throw new InvalidOptionError(
+      "clock",
+      "expected a Clock (an object with now, setTimeout and clearTimeout)",
+    );
   }
   if (options.hasher !== undefined && !isAdapter(options.hasher, ["digest", "hashLeaf", "hashChildren"])) {
-    throw new InvalidOptionError("hasher", "expected a Hasher (an object with digest, hashLeaf and hashChildren)");
+    throw new InvalidOptionError(
+      "hasher",
+      "expected a Hasher (an object with digest, hashLeaf and hashChildren)",
+    );
   }
   for (const [name, value] of [
     ["batch", options.batch],

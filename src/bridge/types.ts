@@ -68,4 +68,3 @@ export interface Bridge extends TypedEventEmitter<BridgeEvents> {
   /** Same as `stop({ drain: true })`, for `await using bridge = createBridge(...)`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
-
