@@ -4,13 +4,14 @@ import { describe, expect, it } from "vitest";
 import {
   type BatchSealedEvent,
   createBridge,
+  createMemoryStoreData,
   memorySource,
   memoryStore,
   merkleRootHex,
   type RejectionReason,
   verifyInclusion,
 } from "../../src/index.js";
-import { seedPayload } from "../../src/testing/index.js";
+import { expectBatchInvariant, seedPayload, waitFor } from "../../src/testing/index.js";
 
 const DEVICES = 10;
 const PER_DEVICE = 1000;
@@ -29,15 +30,25 @@ function badInputs(device: string, n: number): Bad[] {
     { topic, payload: `{"deviceId":"${device}","s":"\\ud800"}`, reason: "lone_surrogate" },
     { topic, payload: JSON.stringify({ deviceId: "SOMEONE_ELSE", n }), reason: "device_mismatch" },
     { topic: `veep/factory1/${device}/data`, payload: JSON.stringify({ n }), reason: "topic_mismatch" },
+    { topic, payload: JSON.stringify({ deviceId: device, pad: "x".repeat(300_000) }), reason: "too_large" },
+    { topic, payload: JSON.stringify({ deviceId: device, kwh: -1, n }), reason: "validation_failed" },
+    {
+      topic: `veep/factory1/line2/${"D".repeat(101)}/data`,
+      payload: JSON.stringify({ n }),
+      reason: "field_too_long",
+    },
   ];
 }
+
+const validate = (payload: { kwh?: unknown }): true | string =>
+  typeof payload.kwh !== "number" || payload.kwh >= 0 ? true : "kwh must not be negative";
 
 describe("end to end on memory adapters", () => {
   it(`${DEVICES} devices × ${PER_DEVICE} messages with bad input and 5% redelivered duplicates: ` +
     "each good message stored once, every root and proof verifies, every bad one rejected with its reason", async () => {
     const source = memorySource({ maxInFlight: 200 });
     const store = memoryStore();
-    const bridge = createBridge({ source, store, batch: { maxMessages: 1000 } });
+    const bridge = createBridge({ source, store, batch: { maxMessages: 1000 }, validate });
     const sealed: BatchSealedEvent[] = [];
     const rejected: RejectionReason[] = [];
     bridge.on("batch:sealed", (b) => sealed.push(b));
@@ -111,3 +122,61 @@ function independentHash(payload: string): string {
     .update(canonicalize(JSON.parse(payload)))
     .digest("hex");
 }
+
+describe("end to end on memory adapters with a crash", () => {
+  it("loses nothing and stores nothing twice when the bridge dies mid-stream and restarts on the same session", async () => {
+    const session = memorySource().session;
+    const data = createMemoryStoreData();
+    const payloads: Array<{ topic: string; payload: string }> = [];
+    for (let i = 0; i < 3000; i++) {
+      const device = `SENSOR_${String((i % 10) + 1).padStart(3, "0")}`;
+      payloads.push({
+        topic: `veep/factory1/line2/${device}/data`,
+        payload: JSON.stringify(seedPayload(device, i)),
+      });
+    }
+    const bad = badInputs("SENSOR_001", 1);
+
+    const first = memorySource({ session, maxInFlight: 500 });
+    const crashing = createBridge({
+      source: first,
+      store: memoryStore({ data }),
+      batch: { maxMessages: 250 },
+      validate,
+    });
+    await crashing.start();
+    for (const p of payloads.slice(0, 2000)) first.publish(p.topic, p.payload);
+    for (const b of bad) first.publish(b.topic, b.payload);
+    await waitFor(() => crashing.stats().stored >= 700, "700 stored before the crash");
+    await crashing.stop({ drain: false });
+    expect(session.unacknowledged).toBeGreaterThan(0);
+
+    const second = memorySource({ session, maxInFlight: 500 });
+    const restarted = createBridge({
+      source: second,
+      store: memoryStore({ data }),
+      batch: { maxMessages: 250 },
+      validate,
+    });
+    const resumed: boolean[] = [];
+    restarted.on("batch:opened", (b) => resumed.push(b.resumed));
+    await restarted.start();
+    for (const p of payloads.slice(2000)) second.publish(p.topic, p.payload);
+    await second.whenAllAcknowledged();
+    await restarted.flush();
+    await restarted.stop();
+
+    const expected = new Set(payloads.map((p) => independentHash(p.payload)));
+    const stored = [...data.messages.values()].map((m) => m.messageHash);
+    expect(stored).toHaveLength(3000);
+    expect(new Set(stored)).toEqual(expected);
+    const reader = memoryStore({ data });
+    for (const batch of data.batches.values()) {
+      expect(batch.status).toBe("complete");
+      expect(batch.messageCount).toBeLessThanOrEqual(250);
+      await expectBatchInvariant(reader, batch.batchId);
+    }
+    const reasons = new Set(data.deadLetters.map((d) => d.reason));
+    expect(reasons).toEqual(new Set(bad.map((b) => b.reason)));
+  }, 60_000);
+});
