@@ -129,6 +129,12 @@ export function journalStore(path: string): Store {
       const duplicates: Reading[] = request.readings.filter((r) => journal.hashes.has(r.messageHash));
       const fresh = request.readings.filter((r) => !journal.hashes.has(r.messageHash));
       const plan = fresh.length > 0 ? request.plan(fresh) : null;
+      const storedLeaves = journal.leaves.get(request.batchId)?.length ?? 0;
+      if (plan && (plan.createsBatch === Boolean(existing) || plan.leaves[0]?.leafIndex !== storedLeaves)) {
+        throw new StoreError(
+          `batch ${request.batchId}: the plan does not continue its ${storedLeaves} stored leaves`,
+        );
+      }
       const letters: StoredLetter[] = request.rejections.map((r) => ({
         id: randomUUID(),
         topic: r.topic,

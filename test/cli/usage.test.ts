@@ -28,7 +28,7 @@ describe("veep-bridge command line", () => {
 
   it.each(COMMANDS)("%s --help prints its usage and exits 0", async (command) => {
     const result = await runCli([command, "--help"]);
-    expect(result.code).toBe(0);
+    expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`^Usage: veep-bridge ${command}`));
   });
 
