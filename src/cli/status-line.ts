@@ -9,16 +9,16 @@ export function messageRate(previous: number, current: number, elapsedMs: number
 
 /** One status line: msg/s, stored, rejected, open batch size, last sealed batch. */
 export function formatStatus(stats: BridgeStats, ratePerSecond: number): string {
-  const sealed = stats.lastSealed
-    ? `${stats.lastSealed.batchId.slice(0, 8)} (${number.format(stats.lastSealed.messageCount)} msgs, root ${stats.lastSealed.batchHash.slice(0, 12)}…)`
-    : "none yet";
+  const last = stats.lastSealed
+    ? `last sealed ${stats.lastSealed.batchId.slice(0, 8)} (${number.format(stats.lastSealed.messageCount)})`
+    : "none sealed yet";
   return [
     `${number.format(Math.round(ratePerSecond))} msg/s`,
     `stored ${number.format(stats.stored)}`,
-    `duplicates ${number.format(stats.duplicates)}`,
     `rejected ${number.format(stats.rejected)}`,
+    `dup ${number.format(stats.duplicates)}`,
     `open batch ${number.format(stats.openBatchSize)}`,
-    `sealed ${number.format(stats.sealedBatches)}, last ${sealed}`,
+    `${number.format(stats.sealedBatches)} sealed, ${last}`,
   ].join(" · ");
 }
 

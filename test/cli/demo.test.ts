@@ -17,7 +17,7 @@ function demoPostgresProcesses(): string[] {
 function expectCompleteDemo(stdout: string): void {
   expect(stdout).toMatch(/Migrations: \d+ applied/);
   expect(stdout).toMatch(/Devices: 8 simulated sensors publish for 3 s/);
-  expect(stdout).toMatch(/msg\/s · stored \d+/);
+  expect(stdout).toMatch(/msg\/s · stored \d+ · rejected \d+ · dup \d+ · open batch \d+ · \d+ sealed/);
   expect(stdout).toMatch(/sealed batch [0-9a-f-]{36}: \d+ messages, root [0-9a-f]{64}/);
   expect(stdout).toMatch(/Bridge: (\d+) stored, [1-9]\d* duplicate\(s\) recognised, [1-9]\d* rejected/);
   expect(stdout).toMatch(/All \d+ batches verified/);

@@ -31,9 +31,9 @@ describe("status line", () => {
   it("shows msg/s, stored, rejected, open batch size and the last sealed batch", () => {
     const text = formatStatus(stats, messageRate(1000, 1210, 500));
     expect(text).toBe(
-      "420 msg/s · stored 1,200 · duplicates 2 · rejected 8 · open batch 200 · sealed 1, last 7d3c9a1f (1,000 msgs, root abababababab…)",
+      "420 msg/s · stored 1,200 · rejected 8 · dup 2 · open batch 200 · 1 sealed, last sealed 7d3c9a1f (1,000)",
     );
-    expect(formatStatus({ ...stats, lastSealed: undefined }, 0)).toMatch(/last none yet$/);
+    expect(formatStatus({ ...stats, lastSealed: undefined }, 0)).toMatch(/none sealed yet$/);
   });
 
   it("redraws in place, prints log lines above itself and fits the terminal width", () => {
