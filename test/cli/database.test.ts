@@ -6,6 +6,7 @@ import { connectAsync } from "mqtt";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { forgetSession } from "./support/mqtt-session.js";
 import { cleanEnv, runCli, start, TSX } from "./support/process.js";
 
 interface ProofJson {
@@ -84,6 +85,7 @@ describe("veep-bridge against PostgreSQL", () => {
     }
     bridge.child.kill("SIGTERM");
     const { code } = await bridge.exited;
+    await forgetSession(inject("mqttUrl"), `cli-run-${tenant}`);
     expect(code, bridge.stderr()).toBe(0);
     const events = bridge
       .stdout()

@@ -3,6 +3,7 @@ import { connectAsync } from "mqtt";
 import { describe, expect, inject, it } from "vitest";
 import { bridgeMetrics } from "../../examples/metrics.js";
 import { createBridge, memorySource, memoryStore } from "../../src/index.js";
+import { forgetSession } from "../cli/support/mqtt-session.js";
 import { cleanEnv, start, TSX } from "../cli/support/process.js";
 import { createTestDatabase } from "../support/database.js";
 
@@ -75,6 +76,7 @@ describe("examples/node-service.ts", () => {
       expect(metrics).toMatch(/^veep_source_up 1$/m);
       service.child.kill("SIGTERM");
       const { code } = await service.exited;
+      await forgetSession(inject("mqttUrl"), `svc-${tenant}`);
       expect(code, service.stderr()).toBe(0);
       expect(service.stdout()).toMatch(/stopped/);
     } finally {

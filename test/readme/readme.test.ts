@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { connectAsync } from "mqtt";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { forgetSession } from "../cli/support/mqtt-session.js";
 import { cleanEnv, REPO_ROOT, start, TSX } from "../cli/support/process.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 
@@ -73,14 +74,11 @@ describe("README", () => {
   it("quick start: stores readings, rejects a bad one, ignores a duplicate, drains on SIGTERM", async () => {
     const file = join(dir, "quick-start.mts");
     await writeFile(file, runnable(snippet(readme, "quick-start")));
+    const clientId = `readme-${randomBytes(4).toString("hex")}`;
     const bridge = start(
       TSX,
       [file],
-      cleanEnv({
-        DATABASE_URL: db.url,
-        MQTT_URL: inject("mqttUrl"),
-        MQTT_CLIENT_ID: `readme-${randomBytes(4).toString("hex")}`,
-      }),
+      cleanEnv({ DATABASE_URL: db.url, MQTT_URL: inject("mqttUrl"), MQTT_CLIENT_ID: clientId }),
     );
     await bridge.waitForOutput(/bridge running/, 30_000);
     const devices = await connectAsync(inject("mqttUrl"), { clientId: `readme-pub-${tenant}` });
@@ -102,6 +100,7 @@ describe("README", () => {
     }
     bridge.child.kill("SIGTERM");
     const { code } = await bridge.exited;
+    await forgetSession(inject("mqttUrl"), clientId);
     expect(bridge.stdout()).toMatch(/bridge stopped/);
     expect(code, bridge.stderr()).toBe(0);
     expect(await countRows("SELECT count(*) AS n FROM messages WHERE topic LIKE $1")).toBe(30);
