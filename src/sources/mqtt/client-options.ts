@@ -46,6 +46,7 @@ export function toClientOptions(options: ResolvedMqttSourceOptions): IClientOpti
     if (tls.servername !== undefined) client.servername = tls.servername;
   }
   if (options.protocolVersion === 5) {
+    // No topicAliasMaximum: the broker then never aliases topics to us, so every PUBLISH carries its topic.
     client.properties = { sessionExpiryInterval: options.sessionExpirySeconds };
     if (options.receiveMaximum !== undefined) client.properties.receiveMaximum = options.receiveMaximum;
   }
