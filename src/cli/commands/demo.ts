@@ -7,7 +7,7 @@ import { type Command, printLine } from "../command.js";
 import { startDemoInfrastructure } from "../demo-infrastructure.js";
 import { showDeadLetters, showOneProof, verifyEveryBatch } from "../demo-report.js";
 import { EXIT } from "../exit-codes.js";
-import { attachReporter, reportMode } from "../reporter.js";
+import { attachReporter, type Reporter, reportMode } from "../reporter.js";
 import { waitForShutdownSignal } from "../signals.js";
 import { simulateDevices } from "../simulator.js";
 
@@ -40,8 +40,10 @@ export const demoCommand: Command = {
     const { values } = parseCommandArgs("demo", argv, { duration: { type: "string" } });
     const durationMs = durationFlag("demo", "--duration", stringFlag(values, "duration")) ?? 20_000;
     const abort = new AbortController();
-    void waitForShutdownSignal(() => process.exit(130)).then((signal) => {
-      say(`${signal}: stopping the devices early, then verifying and cleaning up (again to exit at once)`);
+    let reporter: Reporter | undefined;
+    void waitForShutdownSignal(() => process.exit(EXIT.interrupted)).then((signal) => {
+      reporter?.mute();
+      say(`\n${signal}: stopping the demo and removing what it started`);
       abort.abort();
     });
     say("veep-bridge demo: MQTT → PostgreSQL with a tamper-evident trail\n");
@@ -61,9 +63,9 @@ export const demoCommand: Command = {
         store: postgresStore({ connectionString: infra.databaseUrl }),
         batch: { maxMessages: 250, maxAgeMs: 5000 },
       });
-      const reporter = attachReporter(bridge, reportMode(false), process.stdout.isTTY ? 250 : 2000);
+      reporter = attachReporter(bridge, reportMode(false), process.stdout.isTTY ? 250 : 2000);
       await bridge.start();
-      say(`Devices: 8 simulated sensors publish for ${durationMs / 1000} s (QoS 1)…`);
+      reporter.log("devices", `Devices: 8 simulated sensors publish for ${durationMs / 1000} s (QoS 1)…`);
       const published = await simulateDevices({ url: infra.mqttUrl, durationMs, signal: abort.signal });
       const expected = published.readings + published.bad + published.repeated;
       const deadline = Date.now() + 15_000;
@@ -71,6 +73,7 @@ export const demoCommand: Command = {
         await new Promise((r) => setTimeout(r, 50));
       await bridge.stop({ drain: true, seal: true });
       reporter.stop();
+      if (abort.signal.aborted) return EXIT.interrupted;
       const stats = bridge.stats();
       say(
         `\nPublished ${published.readings} readings, ${published.bad} bad payloads, ${published.repeated} repeated reading.` +
