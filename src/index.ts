@@ -99,6 +99,7 @@ export type {
 } from "./sources/source.js";
 export {
   createMemoryStoreData,
+  type MemoryBatchRow,
   type MemoryDeviceRow,
   type MemoryMessageRow,
   type MemoryStore,

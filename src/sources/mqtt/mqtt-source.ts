@@ -294,7 +294,7 @@ class MqttSubscriptionSource implements MqttSource {
  *   acknowledged or dropped meanwhile.
  *
  * @param options - connection and subscription settings, validated here
- * @throws {@link InvalidOptionError} naming the first invalid option
+ * @throws an `InvalidOptionError` naming the first invalid option
  * @example
  * ```ts
  * import { createBridge } from "veep-bridge";

@@ -1,5 +1,6 @@
 export {
   createMemoryStoreData,
+  type MemoryBatchRow,
   type MemoryDeviceRow,
   type MemoryMessageRow,
   type MemoryStore,

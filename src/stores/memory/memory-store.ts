@@ -14,6 +14,12 @@ import type {
   Store,
 } from "../store.js";
 
+/** A batch in a {@link MemoryStoreData}. */
+export interface MemoryBatchRow extends BatchRecord {
+  /** Why the batch was marked `failed`, if it was. */
+  readonly failureReason?: string;
+}
+
 /** A stored message in a {@link MemoryStoreData}. */
 export interface MemoryMessageRow extends BatchLeaf {
   /** The batch it belongs to. */
@@ -46,7 +52,7 @@ export interface MemoryDeviceRow {
  */
 export interface MemoryStoreData {
   /** Batches by id, with the reason of a failed one. */
-  readonly batches: Map<string, BatchRecord & { readonly failureReason?: string }>;
+  readonly batches: Map<string, MemoryBatchRow>;
   /** Messages by id. */
   readonly messages: Map<string, MemoryMessageRow>;
   /** Message ids by message hash (the de-duplication rule). */
