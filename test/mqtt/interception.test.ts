@@ -88,42 +88,45 @@ describe.each(brokerTargets())("PUBACK interception on $name", (target) => {
     });
   });
 
-  describe("when the connection drops", () => {
-    let proxy: CuttableProxy;
-    beforeAll(async () => {
-      proxy = await startProxy(broker.url);
-    });
-    afterAll(() => proxy.close());
+  describe.each(versionsOf(target.mqtt5))(
+    "when the connection drops (MQTT protocol %i)",
+    (protocolVersion) => {
+      let proxy: CuttableProxy;
+      beforeAll(async () => {
+        proxy = await startProxy(broker.url);
+      });
+      afterAll(() => proxy.close());
 
-    it("discards acks held for the dropped connection; the broker redelivers those messages", async () => {
-      const clientId = uniqueId("vb-drop");
-      const topic = `veep/${clientId}/site/dev/data`;
-      const { source, seen } = await startSource(proxy.url, topic, { clientId });
-      await publishAll(broker.url, topic, ["x1", "x2", "x3"]);
-      await seen.waitForMessages(3);
-      seen.messages[0]!.ack(); // x1 settled before the drop
-      await sleep(100);
-      const mark = seen.statuses.length;
-      proxy.cut();
-      await seen.waitForStatus("offline", mark);
-      await seen.waitForStatus("online", mark);
-      seen.messages[1]!.ack(); // ack of the dropped connection: ignored
-      await seen.waitForMessages(5);
-      expect(seen.texts()).toEqual(["x1", "x2", "x3", "x2", "x3"]);
-      expect(source.heldAcks, "only the redelivered copies are held").toBe(2);
-      // mosquitto sets DUP on a redelivery; aedes does not.
-      if (target.name !== "aedes") expect(seen.messages[3]!.redelivered).toBe(true);
-      for (const m of seen.messages.slice(3)) m.ack();
-      await sleep(100);
-      await source.stop();
+      it("discards acks held for the dropped connection; the broker redelivers those messages", async () => {
+        const clientId = uniqueId("vb-drop");
+        const topic = `veep/${clientId}/site/dev/data`;
+        const { source, seen } = await startSource(proxy.url, topic, { clientId, protocolVersion });
+        await publishAll(broker.url, topic, ["x1", "x2", "x3"]);
+        await seen.waitForMessages(3);
+        seen.messages[0]!.ack(); // x1 settled before the drop
+        await sleep(100);
+        const mark = seen.statuses.length;
+        proxy.cut();
+        await seen.waitForStatus("offline", mark);
+        await seen.waitForStatus("online", mark);
+        seen.messages[1]!.ack(); // ack of the dropped connection: ignored
+        await seen.waitForMessages(5);
+        expect(seen.texts()).toEqual(["x1", "x2", "x3", "x2", "x3"]);
+        expect(source.heldAcks, "only the redelivered copies are held").toBe(2);
+        // mosquitto sets DUP on a redelivery; aedes does not.
+        if (target.name !== "aedes") expect(seen.messages[3]!.redelivered).toBe(true);
+        for (const m of seen.messages.slice(3)) m.ack();
+        await sleep(100);
+        await source.stop();
 
-      const again = await startSource(broker.url, topic, { clientId });
-      await sleep(400);
-      expect(again.seen.texts(), "nothing may be redelivered once acknowledged").toEqual([]);
-      await again.source.stop();
-      await forgetSession(broker.url, clientId);
-    });
-  });
+        const again = await startSource(broker.url, topic, { clientId, protocolVersion });
+        await sleep(400);
+        expect(again.seen.texts(), "nothing may be redelivered once acknowledged").toEqual([]);
+        await again.source.stop();
+        await forgetSession(broker.url, clientId, protocolVersion);
+      });
+    },
+  );
 });
 
 describe("guards against a changed MQTT.js", () => {
