@@ -2,9 +2,10 @@
  * Testing your own application with the memory adapters: no broker, no database, same bridge.
  * The "host app" here is a tiny alerting module that watches sealed batches and rejected payloads.
  *
- * In your project, import from "veep-bridge" instead of "../src/index.js".
+ * The imports are the package's own names; inside this repository they resolve to the sources
+ * (tsconfig `paths`, vitest `resolve.alias`).
  */
-import { describe, expect, it } from "vitest";
+
 import {
   type Bridge,
   createBridge,
@@ -13,7 +14,8 @@ import {
   memorySource,
   memoryStore,
   verifyInclusion,
-} from "../src/index.js";
+} from "veep-bridge";
+import { describe, expect, it } from "vitest";
 
 /** The host application's code under test: collects what operators should hear about. */
 function watchBridge(bridge: Bridge): { alerts: string[]; sealed: string[] } {

@@ -2,10 +2,11 @@
  * Metrics from the bridge's events, in the Prometheus text format, with no dependency.
  * Run it: `npx tsx examples/metrics.ts` (memory adapters, prints the metrics once).
  *
- * In your project, import from "veep-bridge" instead of "../src/index.js".
+ * The imports are the package's own names; inside this repository they resolve to the sources
+ * (tsconfig `paths`, vitest `resolve.alias`).
  */
 import { pathToFileURL } from "node:url";
-import { type Bridge, createBridge, memorySource, memoryStore } from "../src/index.js";
+import { type Bridge, createBridge, memorySource, memoryStore } from "veep-bridge";
 
 /** Upper bounds (ms) of the commit-duration histogram buckets. */
 const BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 1000] as const;

@@ -6,15 +6,15 @@
  *   curl localhost:8080/healthz   # 200 when the bridge runs and the broker is connected
  *   curl localhost:8080/metrics   # Prometheus text format (see metrics.ts)
  *
- * In your project, import from "veep-bridge", "veep-bridge/mqtt" and "veep-bridge/postgres"
- * instead of the relative paths below.
+ * The imports are the package's own names; inside this repository they resolve to the sources
+ * (tsconfig `paths`, vitest `resolve.alias`).
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
-import { type Bridge, createBridge } from "../src/index.js";
-import { mqttSource } from "../src/sources/mqtt/index.js";
-import { postgresStore } from "../src/stores/postgres/index.js";
+import { type Bridge, createBridge } from "veep-bridge";
+import { mqttSource } from "veep-bridge/mqtt";
+import { postgresStore } from "veep-bridge/postgres";
 import { bridgeMetrics } from "./metrics.js";
 
 /** What the service needs to run. */

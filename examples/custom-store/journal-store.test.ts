@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { storeConformance } from "../../src/testing/index.js";
+import { storeConformance } from "veep-bridge/testing";
 import { journalStore } from "./journal-store.js";
 
 storeConformance("journal store (examples/custom-store)", async () => {

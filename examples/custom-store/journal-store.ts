@@ -3,7 +3,8 @@
  * store replays the journal. It is small enough to read in one sitting, and it passes the same
  * `storeConformance` suite as the PostgreSQL and memory stores (see journal-store.test.ts).
  *
- * In your project, import from "veep-bridge" instead of "../../src/index.js".
+ * The imports are the package's own names; inside this repository they resolve to the sources
+ * (tsconfig `paths`, vitest `resolve.alias`).
  */
 
 import { randomUUID } from "node:crypto";
@@ -21,7 +22,7 @@ import {
   type SealRequest,
   type Store,
   StoreError,
-} from "../../src/index.js";
+} from "veep-bridge";
 
 interface StoredMessage {
   readonly messageId: string;
