@@ -22,7 +22,7 @@ describe.each(brokerTargets())("MQTT source behaviour on $name", (target) => {
 
   it("QoS 0 subscription: messages arrive with qos 0, ack() is a no-op, nothing is redelivered (at-most-once)", async () => {
     const clientId = uniqueId("vb-q0");
-    const topic = `veep/${clientId}/s/d/data`;
+    const topic = `vbmqtt/${clientId}/s/d/data`;
     const first = await startSource(broker.url, topic, { clientId, qos: 0 });
     await publishAll(broker.url, topic, ["a", "b"]);
     await first.seen.waitForMessages(2);
@@ -39,7 +39,7 @@ describe.each(brokerTargets())("MQTT source behaviour on $name", (target) => {
 
   it("QoS 1 subscription: a message published at QoS 0 is delivered at QoS 0 with nothing to acknowledge", async () => {
     const clientId = uniqueId("vb-pub0");
-    const topic = `veep/${clientId}/s/d/data`;
+    const topic = `vbmqtt/${clientId}/s/d/data`;
     const { source, seen } = await startSource(broker.url, topic, { clientId });
     await publishAll(broker.url, topic, ["zero"], { qos: 0 });
     await seen.waitForMessages(1);
@@ -51,7 +51,7 @@ describe.each(brokerTargets())("MQTT source behaviour on $name", (target) => {
 
   it("retained messages are delivered like any other, flagged retained, and again on each new subscription", async () => {
     const clientId = uniqueId("vb-ret");
-    const topic = `veep/${clientId}/s/d/data`;
+    const topic = `vbmqtt/${clientId}/s/d/data`;
     await publishAll(broker.url, topic, ['{"retained":true}'], { retain: true });
     try {
       const first = await startSource(broker.url, topic, { clientId });
@@ -77,7 +77,7 @@ describe.each(brokerTargets())("MQTT source behaviour on $name", (target) => {
 
   it("pause() holds deliveries in memory without acknowledging them; resume() delivers them in order", async () => {
     const clientId = uniqueId("vb-pause");
-    const topic = `veep/${clientId}/s/d/data`;
+    const topic = `vbmqtt/${clientId}/s/d/data`;
     const { source, seen } = await startSource(broker.url, topic, { clientId });
     source.pause();
     const payloads = Array.from({ length: 10 }, (_, i) => `p${i}`);
@@ -96,7 +96,7 @@ describe.each(brokerTargets())("MQTT source behaviour on $name", (target) => {
 
   it("a pause holding maxPausedMessages disconnects (session kept); resume reconnects and nothing is lost", async () => {
     const clientId = uniqueId("vb-park");
-    const topic = `veep/${clientId}/s/d/data`;
+    const topic = `vbmqtt/${clientId}/s/d/data`;
     const { source, seen } = await startSource(broker.url, topic, { clientId, maxPausedMessages: 5 });
     const acked = new Set<string>();
     source.pause();
@@ -129,9 +129,9 @@ describe.each(brokerTargets())("MQTT source behaviour on $name", (target) => {
 
   it("reports online, and enforces its lifecycle (one start, none after stop)", async () => {
     const clientId = uniqueId("vb-life");
-    const { source, seen } = await startSource(broker.url, `veep/${clientId}/+/+/data`, { clientId });
+    const { source, seen } = await startSource(broker.url, `vbmqtt/${clientId}/+/+/data`, { clientId });
     expect(seen.statuses[0]).toMatchObject({ state: "online" });
-    expect(source.subscription).toBe(`veep/${clientId}/+/+/data`);
+    expect(source.subscription).toBe(`vbmqtt/${clientId}/+/+/data`);
     await expect(source.start({ topicFilter: "x", handlers: collector().handlers })).rejects.toBeInstanceOf(
       LifecycleError,
     );
@@ -147,11 +147,11 @@ describe.each(brokerTargets())("MQTT source behaviour on $name", (target) => {
     const clientId = uniqueId("vb-topic");
     const { source, seen } = await startSource(broker.url, "never/+", {
       clientId,
-      topic: `veep/${clientId}/#`,
+      topic: `vbmqtt/${clientId}/#`,
     });
-    await publishAll(broker.url, `veep/${clientId}/s/d/data`, ["t"]);
+    await publishAll(broker.url, `vbmqtt/${clientId}/s/d/data`, ["t"]);
     await seen.waitForMessages(1);
-    expect(source.subscription).toBe(`veep/${clientId}/#`);
+    expect(source.subscription).toBe(`vbmqtt/${clientId}/#`);
     seen.messages[0]!.ack();
     await source.stop();
     await forgetSession(broker.url, clientId);
@@ -196,7 +196,7 @@ describe("MQTT source failures", () => {
       const broker = machineBroker() ?? (await startMosquitto());
       const clientId = uniqueId("vb-takeover");
       try {
-        const { source, seen } = await startSource(broker.url, `veep/${clientId}/#`, {
+        const { source, seen } = await startSource(broker.url, `vbmqtt/${clientId}/#`, {
           clientId,
           protocolVersion: 5,
         });
@@ -244,7 +244,7 @@ describe("MQTT source failures", () => {
     async () => {
       const broker = machineBroker() ?? (await startMosquitto());
       try {
-        const topic = `veep/${uniqueId()}/s/d/data`;
+        const topic = `vbmqtt/${uniqueId()}/s/d/data`;
         const a = await startSource(broker.url, topic, { clientId: uniqueId("a"), sharedGroup: "bridges" });
         const b = await startSource(broker.url, topic, { clientId: uniqueId("b"), sharedGroup: "bridges" });
         expect(a.source.subscription).toBe(`$share/bridges/${topic}`);
@@ -268,7 +268,7 @@ describe("MQTT source failures", () => {
     async () => {
       const broker = machineBroker() ?? (await startMosquitto());
       const clientId = uniqueId("vb-rm");
-      const topic = `veep/${clientId}/s/d/data`;
+      const topic = `vbmqtt/${clientId}/s/d/data`;
       try {
         const options = { clientId, protocolVersion: 5 as const, receiveMaximum: 5, clean: true };
         const { source, seen } = await startSource(broker.url, topic, options);

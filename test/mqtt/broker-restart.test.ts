@@ -67,9 +67,14 @@ describe.concurrent("broker restarted mid-stream", () => {
       const tenant = uniqueId("r");
       try {
         const bridge = createBridge({
-          source: mqttSource({ url: broker.url, clientId, reconnect: { minDelayMs: 100, maxDelayMs: 500 } }),
+          source: mqttSource({
+            url: broker.url,
+            clientId,
+            topic: `vbmqtt/${tenant}/#`,
+            reconnect: { minDelayMs: 100, maxDelayMs: 500 },
+          }),
           store: postgresStore({ connectionString: db.url }),
-          topic: "veep/{tenant}/{site}/{device}/data",
+          topic: "vbmqtt/{tenant}/{site}/{device}/data",
         });
         const states: string[] = [];
         bridge.on("source", (s) => states.push(`${s.state} ${s.detail ?? ""} ${s.error?.message ?? ""}`));

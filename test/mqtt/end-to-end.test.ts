@@ -9,11 +9,16 @@ import { publisher, sleep, uniqueId } from "./support/collect.js";
 import { expectStoredExactlyOnce, publishConcurrently, readings, waitForCount } from "./support/pipeline.js";
 import { brokerTargets, forgetSession, startSource } from "./support/targets.js";
 
-const TOPIC = "veep/{tenant}/{site}/{device}/data";
+const TOPIC = "vbmqtt/{tenant}/{site}/{device}/data";
 
 function bridgeOn(mqttUrl: string, databaseUrl: string, clientId: string, tenant: string): Bridge {
   return createBridge({
-    source: mqttSource({ url: mqttUrl, clientId, topic: `veep/${tenant}/#`, reconnect: { minDelayMs: 100 } }),
+    source: mqttSource({
+      url: mqttUrl,
+      clientId,
+      topic: `vbmqtt/${tenant}/#`,
+      reconnect: { minDelayMs: 100 },
+    }),
     store: postgresStore({ connectionString: databaseUrl, connectionTimeoutMillis: 1000 }),
     topic: TOPIC,
     batch: { maxMessages: 1000, maxAgeMs: 300_000 },
@@ -115,7 +120,7 @@ describe.each(brokerTargets())("MQTT → PostgreSQL end to end on $name", (targe
       [topic, '{"deviceId":"SENSOR_001","v":9007199254740993}', "unsafe_integer"],
       [topic, '{"deviceId":"SENSOR_001","s":"a\\u0000b"}', "nul_character"],
       [topic, '{"deviceId":"SOMEONE_ELSE"}', "device_mismatch"],
-      [`veep/${tenant}/only-two/data`, "{}", "topic_mismatch"],
+      [`vbmqtt/${tenant}/only-two/data`, "{}", "topic_mismatch"],
     ];
     const pub = await publisher(broker.url);
     for (let i = 0; i < bad.length; i++) {
@@ -136,7 +141,7 @@ describe.each(brokerTargets())("MQTT → PostgreSQL end to end on $name", (targe
     expect(rows.map((r) => r.reason)).toEqual(bad.map(([, , reason]) => reason));
     await expectStoredExactlyOnce(db.url, good);
     // Every message, bad ones included, was acknowledged: the session holds nothing to redeliver.
-    const after = await startSource(broker.url, `veep/${tenant}/#`, { clientId });
+    const after = await startSource(broker.url, `vbmqtt/${tenant}/#`, { clientId });
     await sleep(500);
     expect(after.seen.messages).toHaveLength(0);
     await after.source.stop();

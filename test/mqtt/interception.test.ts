@@ -22,7 +22,7 @@ describe.each(brokerTargets())("PUBACK interception on $name", (target) => {
   describe.each(versionsOf(target.mqtt5))("MQTT protocol %i", (protocolVersion) => {
     it("redelivers an un-acknowledged message after reconnecting with the same clientId, not an acknowledged one", async () => {
       const clientId = uniqueId("vb-ack");
-      const topic = `veep/${clientId}/site/dev/data`;
+      const topic = `vbmqtt/${clientId}/site/dev/data`;
       const options = { clientId, protocolVersion };
       const first = await startSource(broker.url, topic, options);
       await publishAll(broker.url, topic, ["m1", "m2", "m3", "m4", "m5"]);
@@ -57,7 +57,7 @@ describe.each(brokerTargets())("PUBACK interception on $name", (target) => {
 
     it("sends PUBACKs in arrival order: a later ack waits for every earlier one", async () => {
       const clientId = uniqueId("vb-order");
-      const topic = `veep/${clientId}/site/dev/data`;
+      const topic = `vbmqtt/${clientId}/site/dev/data`;
       const options = { clientId, protocolVersion };
       const first = await startSource(broker.url, topic, options);
       await publishAll(broker.url, topic, ["a", "b", "c"]);
@@ -99,7 +99,7 @@ describe.each(brokerTargets())("PUBACK interception on $name", (target) => {
 
       it("discards acks held for the dropped connection; the broker redelivers those messages", async () => {
         const clientId = uniqueId("vb-drop");
-        const topic = `veep/${clientId}/site/dev/data`;
+        const topic = `vbmqtt/${clientId}/site/dev/data`;
         const { source, seen } = await startSource(proxy.url, topic, { clientId, protocolVersion });
         await publishAll(broker.url, topic, ["x1", "x2", "x3"]);
         await seen.waitForMessages(3);

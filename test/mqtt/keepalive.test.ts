@@ -39,7 +39,7 @@ describe.concurrent("keepalive while acknowledgements are held", () => {
       const broker = await start();
       const proxy = await startProxy(broker.url);
       const clientId = uniqueId("vb-keepalive");
-      const topic = `veep/${clientId}/site/dev/data`;
+      const topic = `vbmqtt/${clientId}/site/dev/data`;
       const options = { clientId, protocolVersion, keepaliveSeconds: KEEPALIVE_S };
       try {
         const { source, seen } = await startSource(proxy.url, topic, options);

@@ -47,7 +47,7 @@ describe.concurrent("bridge process SIGKILLed mid-stream while it holds a backlo
       const db = await createTestDatabase("vb_mqtt_kill");
       const clientId = uniqueId("vb-kill");
       const tenant = uniqueId("k");
-      const env = { MQTT_URL: broker.url, DATABASE_URL: db.url, CLIENT_ID: clientId };
+      const env = { MQTT_URL: broker.url, DATABASE_URL: db.url, CLIENT_ID: clientId, TENANT: tenant };
       try {
         await migrateDatabase(db.url);
         let bridge: BridgeProcess = spawnBridge(env);

@@ -22,7 +22,7 @@ export function readings(tenant: string, count: number, devices = 10, salt = ten
     const device = `SENSOR_${String((i % devices) + 1).padStart(3, "0")}`;
     const body: JsonObject = seedPayload(device, i, salt);
     return {
-      topic: `veep/${tenant}/site1/${device}/data`,
+      topic: `vbmqtt/${tenant}/site1/${device}/data`,
       payload: JSON.stringify(body),
       hash: messageHash(body),
     };
