@@ -154,7 +154,13 @@ async function baseline(broker: Broker): Promise<number> {
 async function endToEnd(broker: Broker, databaseUrl: string, offset: number): Promise<number> {
   const clientId = `bench-bridge-${Date.now()}`;
   const bridge = createBridge({
-    source: mqttSource({ url: broker.url, clientId, clean: true, maxInFlight: broker.window }),
+    source: mqttSource({
+      url: broker.url,
+      clientId,
+      clean: true,
+      maxInFlight: broker.window,
+      topic: "veep/bench/#",
+    }),
     store: postgresStore({ connectionString: databaseUrl }),
     topic: "veep/{tenant}/{site}/{device}/data",
     batch: { maxMessages: 1000, maxAgeMs: 300_000 },
