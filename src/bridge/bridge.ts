@@ -422,7 +422,8 @@ export class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
     for (const item of items) {
       if (item.result.ok) {
         const reading = item.result.reading;
-        if (seen.has(reading.messageHash)) {
+        const key = `${reading.messageHash}:${reading.deviceId}`;
+        if (seen.has(key)) {
           localDuplicates++;
         } else {
           const empty = batch.messageCount + readings.length === 0;
@@ -430,7 +431,7 @@ export class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
             blocked = true;
             break;
           }
-          seen.add(reading.messageHash);
+          seen.add(key);
           readings.push(reading);
           room--;
           roomBytes -= reading.byteLength;

@@ -203,6 +203,7 @@ export function createDecoder(options: DecoderOptions = {}): Decoder {
       receivedAt,
       firmwareVersion,
       byteLength: bytes.byteLength,
+      rawPayload: bytes,
     };
     return { ok: true, reading };
   }

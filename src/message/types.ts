@@ -32,6 +32,8 @@ export interface Reading {
   readonly firmwareVersion: string | undefined;
   /** Size of the raw payload in bytes. */
   readonly byteLength: number;
+  /** The payload bytes as received (kept so that a row the store refuses is dead-lettered unchanged). */
+  readonly rawPayload: Uint8Array;
 }
 
 /**

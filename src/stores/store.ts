@@ -80,7 +80,7 @@ export interface BatchAppendPlan {
 export interface AppendRequest {
   /** Id of the open batch the readings go into. */
   readonly batchId: string;
-  /** Valid readings in arrival order; no two share a `messageHash`. */
+  /** Valid readings in arrival order; no two of one device share a `messageHash`. */
   readonly readings: readonly Reading[];
   /** Refused payloads to record (dead letter), in arrival order. */
   readonly rejections: readonly Rejection[];
@@ -96,7 +96,7 @@ export interface AppendRequest {
 export interface AppendResult {
   /** The plan that was written, or `null` when no reading was new. */
   readonly plan: BatchAppendPlan | null;
-  /** Readings not stored because a message with the same `messageHash` already exists. */
+  /** Readings not stored because the same device already has a message with the same `messageHash`. */
   readonly duplicates: readonly Reading[];
   /** Readings the store refused (e.g. PostgreSQL rejected the row), recorded as dead letters. */
   readonly refused: readonly Rejection[];
@@ -137,8 +137,9 @@ export interface MessageProof extends InclusionProof {
  *    and leaf position from `request.plan(fresh)`; in the same commit the open batch row is created
  *    (`pending`) or advanced (`message_count`, timestamps, `batch_hash` = running root), the
  *    rejections are recorded, and device statistics are updated. Either all of it commits or none.
- * 3. De-duplication: a reading whose `messageHash` is already stored (in any batch) is not stored
- *    again nor counted; it is returned in `duplicates`.
+ * 3. De-duplication: a reading of a device whose `messageHash` is already stored for that device
+ *    (in any batch) is not stored again nor counted; it is returned in `duplicates`. The same payload
+ *    from two devices is two messages.
  * 4. A reading the store cannot write must not fail its neighbours: it is recorded as a
  *    rejection with reason `store_refused` and returned in `refused`; the rest are stored.
  * 5. Invariant at every commit: a batch's leaves have positions 0..n-1 without gaps,

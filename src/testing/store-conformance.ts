@@ -3,7 +3,7 @@ import { OpenBatch } from "../bridge/open-batch.js";
 import { merkleRootHex, verifyInclusion } from "../hashing/index.js";
 import type { Reading } from "../message/types.js";
 import type { AppendRequest, Store } from "../stores/store.js";
-import { makeReadings, makeRejection, redeliver } from "./fixtures.js";
+import { makeReading, makeReadings, makeRejection, redeliver } from "./fixtures.js";
 
 /** What {@link storeConformance} needs for each test: a store on an empty database of its own. */
 export interface StoreHarness {
@@ -135,6 +135,20 @@ export function storeConformance(name: string, makeHarness: () => Promise<StoreH
         fresh.map((r) => r.messageHash),
       );
       expect((await store.getBatch(first.batchId))?.messageCount).toBe(10);
+    });
+
+    it("stores the same payload from two devices as two messages (a duplicate is per device)", async () => {
+      const batch = new OpenBatch();
+      const payload = { timestamp: 1_696_156_800, kwh: 1.5 };
+      const a = makeReading("veep/factory1/line2/SENSOR_001/data", payload);
+      const b = makeReading("veep/factory1/line2/SENSOR_002/data", payload);
+      expect(a.messageHash).toBe(b.messageHash);
+      const result = await appendAndApply(store, batch, [a, b]);
+      expect(result.duplicates).toHaveLength(0);
+      expect(result.plan?.leaves).toHaveLength(2);
+      const again = await appendAndApply(store, batch, redeliver([b]));
+      expect(again.duplicates).toHaveLength(1);
+      await expectBatchInvariant(store, batch.batchId, [a.messageHash, b.messageHash]);
     });
 
     it("records rejections with their reason, topic and raw bytes in the same commit", async () => {

@@ -33,6 +33,7 @@ describe("createDecoder: accepted payloads", () => {
     });
     expect(reading.receivedAt).toBe(RECEIVED_AT);
     expect(reading.messageId).toMatch(UUID_V4);
+    expect(reading.rawPayload).toBe(payload);
   });
 
   it("hashes the RFC 8785 canonical JSON with SHA-256, as an outside verifier computes it", () => {

@@ -98,8 +98,8 @@ describe.concurrent("bridge process SIGKILLed mid-stream while it holds a backlo
           `[kill ${name}] ${KILL_AT.length} SIGKILLs; backlog (PUBACKed to publisher, not yet stored) at each kill: ` +
             `${backlogs.join(", ")}; redeliveries recognised as duplicates: ${duplicates}`,
         );
-        // The kills must have hit while the bridge was behind, or the test proves nothing.
-        expect(Math.max(...backlogs)).toBeGreaterThan(100);
+        // Every kill must hit while the bridge is behind, or the test proves nothing.
+        expect(Math.min(...backlogs)).toBeGreaterThan(100);
         await expectStoredExactlyOnce(db.url, acked);
         expect(acked).toHaveLength(MESSAGES);
         await forgetSession(broker.url, clientId);

@@ -62,6 +62,7 @@ export function rawReading(
     receivedAt: overrides.receivedAt ?? new Date(),
     firmwareVersion: overrides.firmwareVersion,
     byteLength: Buffer.byteLength(canonical),
+    rawPayload: new TextEncoder().encode(` ${JSON.stringify(payload)} `),
   };
 }
 

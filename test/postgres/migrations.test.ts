@@ -19,6 +19,7 @@ const REQUIRED = [
   "004_unique_message_hash.sql",
   "005_dead_letters.sql",
   "006_batch_failure_reason.sql",
+  "007_dedup_per_device.sql",
 ];
 
 describe("migrations", () => {
@@ -48,7 +49,7 @@ describe("migrations", () => {
     const files = await readdir(defaultMigrationsDirectory());
     expect(files).toEqual(expect.arrayContaining([...REQUIRED, "002_seed_data.sql"]));
     const parsed = readMigrationFiles();
-    expect(parsed.map((f) => f.optIn)).toEqual([false, true, false, false, false, false]);
+    expect(parsed.map((f) => f.optIn)).toEqual([false, true, false, false, false, false, false]);
     expect(parsed[0]?.checksum).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -107,10 +108,10 @@ describe("migrations", () => {
   });
 
   it("applies nothing of a call when one file fails", async () => {
-    await writeFile(join(dir, "007_broken.sql"), "CREATE TABLE broken (;\n");
+    await writeFile(join(dir, "099_broken.sql"), "CREATE TABLE broken (;\n");
     const error = await migrate(pool, { directory: dir }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MigrationError);
-    expect((error as Error).message).toMatch(/007_broken\.sql failed \(SQLSTATE 42601\)/);
+    expect((error as Error).message).toMatch(/099_broken\.sql failed \(SQLSTATE 42601\)/);
     const { rows } = await pool.query(
       `SELECT to_regclass('messages') AS messages, to_regclass('${MIGRATIONS_TABLE}') AS recorded`,
     );

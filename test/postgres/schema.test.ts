@@ -194,11 +194,11 @@ describe("schema after all migrations", () => {
     ]);
   });
 
-  it("makes idx_messages_hash unique (same name) and leaf positions unique per batch", async () => {
+  it("makes idx_messages_hash unique per device (same name) and leaf positions unique per batch", async () => {
     expect(await indexes(fx.sql)).toEqual({
       ...SEED_INDEXES,
       idx_messages_hash:
-        "CREATE UNIQUE INDEX idx_messages_hash ON public.messages USING btree (message_hash)",
+        "CREATE UNIQUE INDEX idx_messages_hash ON public.messages USING btree (message_hash, device_id)",
       uq_messages_batch_leaf:
         "CREATE UNIQUE INDEX uq_messages_batch_leaf ON public.messages USING btree (batch_id, leaf_index)",
     });

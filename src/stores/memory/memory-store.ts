@@ -55,7 +55,7 @@ export interface MemoryStoreData {
   readonly batches: Map<string, MemoryBatchRow>;
   /** Messages by id. */
   readonly messages: Map<string, MemoryMessageRow>;
-  /** Message ids by message hash (the de-duplication rule). */
+  /** Message ids by `${messageHash}:${deviceId}` (the de-duplication rule: same device, same hash). */
   readonly messageIdsByHash: Map<string, string>;
   /** Message ids of each batch, in leaf order. */
   readonly leavesByBatch: Map<string, string[]>;
@@ -63,6 +63,10 @@ export interface MemoryStoreData {
   readonly devices: Map<string, MemoryDeviceRow>;
   /** Recorded rejections, oldest first. */
   readonly deadLetters: DeadLetterRecord[];
+}
+
+function duplicateKey(reading: Reading): string {
+  return `${reading.messageHash}:${reading.deviceId}`;
 }
 
 /** Creates empty {@link MemoryStoreData}. */
@@ -161,7 +165,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       const refused: Rejection[] = [];
       const fresh: Reading[] = [];
       for (const reading of request.readings) {
-        if (data.messageIdsByHash.has(reading.messageHash)) {
+        if (data.messageIdsByHash.has(duplicateKey(reading))) {
           duplicates.push(reading);
           continue;
         }
@@ -169,7 +173,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         if (refusal !== undefined) {
           refused.push({
             topic: reading.topic,
-            payload: new TextEncoder().encode(reading.canonicalJson),
+            payload: reading.rawPayload,
             reason: "store_refused",
             detail: refusal,
             receivedAt: reading.receivedAt,
@@ -198,7 +202,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
             reading,
             processedAt,
           });
-          data.messageIdsByHash.set(reading.messageHash, reading.messageId);
+          data.messageIdsByHash.set(duplicateKey(reading), reading.messageId);
           leaves.push(reading.messageId);
           const device = data.devices.get(reading.deviceId);
           data.devices.set(reading.deviceId, {

@@ -69,7 +69,7 @@ async function lockBatchAndFindStored(
     message_count: number | null;
     stored: string;
   }>(query);
-  const row = rows[0] ?? { status: null, message_count: null, stored: "" };
+  const row = rows[0] ?? { status: null, message_count: null, stored: "[]" };
   if (row.status !== null && row.status !== "pending") {
     throw new StoreError(`batch ${request.batchId} is ${row.status}, not pending`);
   }
@@ -77,7 +77,13 @@ async function lockBatchAndFindStored(
     row.status === null
       ? { exists: false, messageCount: 0 }
       : { exists: true, messageCount: row.message_count ?? 0 };
-  return { batch, stored: new Set(row.stored ? row.stored.split(",") : []) };
+  const pairs = JSON.parse(row.stored || "[]") as Array<[string, string]>;
+  return { batch, stored: new Set(pairs.map(([hash, device]) => duplicateKey(hash, device))) };
+}
+
+/** What identifies a duplicate: the same device and the same message hash (migration 007). */
+function duplicateKey(messageHash: string, deviceId: string): string {
+  return `${messageHash}:${deviceId}`;
 }
 
 /** Calls `request.plan` and checks the plan continues the stored batch with exactly these readings. */
@@ -189,7 +195,7 @@ function refusalRecord({ reading, error }: Refusal): Rejection {
   const message = error instanceof Error ? error.message : String(error);
   return {
     topic: reading.topic,
-    payload: new TextEncoder().encode(reading.canonicalJson),
+    payload: reading.rawPayload,
     reason: "store_refused",
     detail: `SQLSTATE ${sqlState(error) ?? "unknown"}: ${message}`,
     receivedAt: reading.receivedAt,
@@ -217,10 +223,11 @@ async function appendOnce(ctx: Omit<AppendContext, "batch">): Promise<AppendResu
   const duplicates: Reading[] = [];
   const fresh: Reading[] = [];
   for (const reading of request.readings) {
-    if (stored.has(reading.messageHash)) {
+    const key = duplicateKey(reading.messageHash, reading.deviceId);
+    if (stored.has(key)) {
       duplicates.push(reading);
     } else {
-      stored.add(reading.messageHash);
+      stored.add(key);
       fresh.push(reading);
     }
   }

@@ -135,7 +135,7 @@ export function redactConnectionString(connectionString: string): string {
     return url.toString();
   } catch {
     return connectionString
-      .replace(/\/\/([^:/@]*):[^@]*@/, "//$1:***@")
+      .replace(/\/\/([^:/@]*):.*@/, "//$1:***@")
       .replace(/password=[^&\s]*/gi, "password=***");
   }
 }

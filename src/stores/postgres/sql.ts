@@ -12,10 +12,11 @@ export function statement(name: string, text: string, values: unknown[] = []): P
 
 /** Statement texts by purpose. */
 export const SQL = {
-  lockBatch: `SELECT status, message_count, '' AS stored FROM batches WHERE batch_id = $1 FOR UPDATE`,
+  lockBatch: `SELECT status, message_count, '[]' AS stored FROM batches WHERE batch_id = $1 FOR UPDATE`,
   lockBatchAndFindStored: `WITH b AS (SELECT status, message_count FROM batches WHERE batch_id = $1 FOR UPDATE)
 SELECT (SELECT status FROM b) AS status, (SELECT message_count FROM b) AS message_count,
-  array_to_string(ARRAY(SELECT message_hash FROM messages WHERE message_hash = ANY($2::varchar[])), ',') AS stored`,
+  (SELECT COALESCE(json_agg(json_build_array(m.message_hash, m.device_id)), '[]'::json)::text
+     FROM messages m WHERE m.message_hash = ANY($2::varchar[])) AS stored`,
   upsertDevices: `INSERT INTO devices AS d (device_id, tenant_id, site_id, last_seen, message_count, firmware_version, updated_at)
 SELECT u.device_id, u.tenant_id, u.site_id, u.last_seen, u.message_count, u.firmware_version, NOW()
 FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::timestamptz[], $5::bigint[], $6::varchar[])
