@@ -1,4 +1,4 @@
-import { connectAsync } from "mqtt";
+import { connectMqttPublisher } from "../sources/mqtt/index.js";
 
 /** A simulated device: where it publishes. */
 export interface SimulatedDevice {
@@ -81,11 +81,7 @@ export function badPayload(d: SimulatedDevice, k: number): string {
  * every `badEvery` readings and one reading published twice, then disconnects.
  */
 export async function simulateDevices(options: SimulationOptions): Promise<SimulationResult> {
-  const client = await connectAsync(options.url, {
-    clientId: `veep-demo-devices-${process.pid}`,
-    clean: true,
-    reconnectPeriod: 500,
-  });
+  const client = await connectMqttPublisher(options.url, { clientId: `veep-demo-devices-${process.pid}` });
   const counters = { readings: 0, bad: 0, repeated: 0 };
   const kwh = new Map(DEMO_DEVICES.map((d) => [d.deviceId, 1000 + Math.random() * 500]));
   const deadline = Date.now() + options.durationMs;
@@ -99,14 +95,14 @@ export async function simulateDevices(options: SimulationOptions): Promise<Simul
           const energy = (kwh.get(d.deviceId) ?? 0) + Math.random() * 0.05;
           kwh.set(d.deviceId, energy);
           const payload = JSON.stringify(demoReading(d, n, energy));
-          await client.publishAsync(topicOf(d), payload, { qos: 1 });
+          await client.publish(topicOf(d), payload);
           counters.readings += 1;
           if (counters.readings === 100) {
-            await client.publishAsync(topicOf(d), payload, { qos: 1 });
+            await client.publish(topicOf(d), payload);
             counters.repeated += 1;
           }
           if (counters.readings % badEvery === 0) {
-            await client.publishAsync(topicOf(d), badPayload(d, counters.bad), { qos: 1 });
+            await client.publish(topicOf(d), badPayload(d, counters.bad));
             counters.bad += 1;
           }
         }),
@@ -114,7 +110,7 @@ export async function simulateDevices(options: SimulationOptions): Promise<Simul
       await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 40));
     }
   } finally {
-    await client.endAsync();
+    await client.close();
   }
   return counters;
 }

@@ -10,3 +10,4 @@ export {
   type MqttSourceOptions,
   type MqttTlsOptions,
 } from "./options.js";
+export { connectMqttPublisher, type MqttPublisher, type MqttPublisherOptions } from "./publisher.js";
