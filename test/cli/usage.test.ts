@@ -1,4 +1,4 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -80,7 +80,7 @@ describe("veep-bridge command line", () => {
   it("exits 3 on an invalid config file or environment variable, naming it", async () => {
     const file = join(tmpdir(), `veep-config-${process.pid}.json`);
     await writeFile(file, JSON.stringify({ databaseUrl: "postgres://x@127.0.0.1/x", batchSize: 10 }));
-    const unknownKey = await runCli(["run", "--config", file]);
+    const unknownKey = await runCli(["run", "--config", file]).finally(() => rm(file, { force: true }));
     expect(unknownKey.code).toBe(3);
     expect(unknownKey.stderr).toMatch(/config file .*unknown key "batchSize"/);
     const badEnv = await runCli(["run"], cleanEnv({ VEEP_BATCH_MAX_MESSAGES: "lots" }));

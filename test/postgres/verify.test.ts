@@ -96,6 +96,17 @@ describe("PostgresStore proofs and verification", () => {
     });
   });
 
+  it("verifyBatches({ batchId }): verifies only that batch", async () => {
+    const results = [];
+    for await (const batch of fx.store.verifyBatches({ batchId: open.batchId })) results.push(batch);
+    expect(results.map((b) => [b.batchId, b.ok, b.leafCount])).toEqual([[open.batchId, true, 5]]);
+    const none = [];
+    for await (const batch of fx.store.verifyBatches({ batchId: "00000000-0000-4000-8000-000000000000" })) {
+      none.push(batch);
+    }
+    expect(none).toEqual([]);
+  });
+
   it("names the batch and message whose raw_data was altered", async () => {
     const victim = sealedReadings[4]!;
     const altered = JSON.stringify({ ...victim.payload, kwh: 999 });

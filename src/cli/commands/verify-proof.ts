@@ -59,6 +59,9 @@ export const verifyProofCommand: Command = {
     const file = positionals[0];
     if (!file) throw usageError("missing FILE (a proof JSON file, or - for standard input)", "verify-proof");
     const root = stringFlag(values, "root")?.toLowerCase();
+    if (root !== undefined && !/^(?:[0-9a-f]{2})+$/.test(root)) {
+      throw usageError("--root must be the batch root in hexadecimal", "verify-proof");
+    }
     const treeSize = positiveIntegerFlag("verify-proof", "--tree-size", stringFlag(values, "tree-size"));
     const payloadPath = stringFlag(values, "payload");
     const proof = asProof(parseJsonInput(await readTextInput(file), file === "-" ? "standard input" : file));

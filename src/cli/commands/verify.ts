@@ -48,8 +48,11 @@ export const verifyCommand: Command = {
       let batches = 0;
       let messages = 0;
       let firstFailure: BatchVerification | undefined;
-      for await (const batch of store.verifyBatches()) {
-        if (batchId !== undefined && batch.batchId !== batchId) continue;
+      const uuidShaped =
+        batchId === undefined ||
+        /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(batchId);
+      if (!uuidShaped) return { batches: 0, messages: 0, firstFailure: undefined };
+      for await (const batch of store.verifyBatches(batchId === undefined ? {} : { batchId })) {
         batches += 1;
         messages += batch.leafCount;
         if (!batch.ok) firstFailure ??= batch;
@@ -59,7 +62,7 @@ export const verifyCommand: Command = {
     });
     if (batchId !== undefined && summary.batches === 0) {
       printError(
-        `no batch ${batchId} — list batches with the seed's query 5.6, or run \`veep-bridge verify --all\``,
+        `veep-bridge: no batch ${batchId} — list batches with the seed's query 5.6, or run \`veep-bridge verify --all\``,
       );
       return EXIT.notFound;
     }

@@ -48,6 +48,8 @@ export interface VerificationProgress {
 
 /** Options of whole-database verification. */
 export interface VerifyOptions {
+  /** Verify only this batch (a UUID). @defaultValue every batch */
+  readonly batchId?: string;
   /** Rows per `FETCH` from the server-side cursor. @defaultValue `1000` */
   readonly fetchSize?: number;
   /** Called after every fetch. */
@@ -84,6 +86,13 @@ SELECT b.batch_id, b.batch_hash, b.message_count, b.status,
        m.message_id, m.leaf_index, m.message_hash, m.raw_data::text AS raw_data
 FROM batches b LEFT JOIN messages m ON m.batch_id = b.batch_id
 ORDER BY b.batch_id, m.leaf_index`;
+
+const ONE_BATCH_CURSOR_QUERY = `DECLARE veep_verify NO SCROLL CURSOR FOR
+SELECT b.batch_id, b.batch_hash, b.message_count, b.status,
+       m.message_id, m.leaf_index, m.message_hash, m.raw_data::text AS raw_data
+FROM batches b LEFT JOIN messages m ON m.batch_id = b.batch_id
+WHERE b.batch_id = $1::uuid
+ORDER BY m.leaf_index`;
 
 class BatchCheck {
   readonly #tree: IncrementalMerkleTree;
@@ -181,7 +190,11 @@ export async function* verifyBatches(
   let next: Promise<PgQueryResult<VerifyRow>> | null = null;
   try {
     await client.query({ text: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" });
-    await client.query({ text: CURSOR_QUERY });
+    await client.query(
+      options.batchId === undefined
+        ? { text: CURSOR_QUERY }
+        : { text: ONE_BATCH_CURSOR_QUERY, values: [options.batchId] },
+    );
     let current: BatchCheck | null = null;
     const progress = { batches: 0, messages: 0 };
     const fetch = (): Promise<PgQueryResult<VerifyRow>> => {
