@@ -69,7 +69,7 @@ try {
       join(project, "package.json"),
       JSON.stringify({ name: "veep-pack-check", private: true, version: "1.0.0" }),
     );
-    run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", tarball, "pg", "mqtt"], {
+    run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", tarball], {
       cwd: project,
     });
   });
