@@ -11,11 +11,18 @@ import { brokerTargets, forgetSession, startSource } from "./support/targets.js"
 
 const TOPIC = "vbmqtt/{tenant}/{site}/{device}/data";
 
-function bridgeOn(mqttUrl: string, databaseUrl: string, clientId: string, tenant: string): Bridge {
+function bridgeOn(
+  mqttUrl: string,
+  databaseUrl: string,
+  clientId: string,
+  tenant: string,
+  protocolVersion: 4 | 5,
+): Bridge {
   return createBridge({
     source: mqttSource({
       url: mqttUrl,
       clientId,
+      protocolVersion,
       topic: `vbmqtt/${tenant}/#`,
       reconnect: { minDelayMs: 100 },
     }),
@@ -33,7 +40,13 @@ const paced =
     while (published() - bridge.stats().stored - bridge.stats().duplicates > limit) await sleep(2);
   };
 
-describe.each(brokerTargets())("MQTT → PostgreSQL end to end on $name", (target) => {
+/** Every broker on MQTT 3.1.1, and those that speak it on MQTT 5 too. */
+const targets = brokerTargets().flatMap((t) => [
+  { ...t, protocolVersion: 4 as const },
+  ...(t.mqtt5 ? [{ ...t, name: `${t.name} (MQTT 5)`, protocolVersion: 5 as const }] : []),
+]);
+
+describe.each(targets)("MQTT → PostgreSQL end to end on $name", (target) => {
   let broker: TestBroker;
   let db: TestDatabase;
   beforeAll(async () => {
@@ -45,7 +58,7 @@ describe.each(brokerTargets())("MQTT → PostgreSQL end to end on $name", (targe
     db = await createTestDatabase("vb_mqtt_a");
     const tenant = uniqueId("a");
     const clientId = uniqueId("vb-e2e");
-    const bridge = bridgeOn(broker.url, db.url, clientId, tenant);
+    const bridge = bridgeOn(broker.url, db.url, clientId, tenant, target.protocolVersion);
     const errors: Error[] = [];
     bridge.on("error", (e) => errors.push(e));
     await bridge.start();
@@ -65,7 +78,7 @@ describe.each(brokerTargets())("MQTT → PostgreSQL end to end on $name", (targe
     await bridge.stop({ drain: true, seal: true });
     expect(errors).toEqual([]);
     await expectStoredExactlyOnce(db.url, items);
-    await forgetSession(broker.url, clientId);
+    await forgetSession(broker.url, clientId, target.protocolVersion);
     await db.drop();
   }, 90_000);
 
@@ -76,7 +89,7 @@ describe.each(brokerTargets())("MQTT → PostgreSQL end to end on $name", (targe
     viaProxy.port = String(pgProxy.port);
     const tenant = uniqueId("c");
     const clientId = uniqueId("vb-pgdown");
-    const bridge = bridgeOn(broker.url, viaProxy.toString(), clientId, tenant);
+    const bridge = bridgeOn(broker.url, viaProxy.toString(), clientId, tenant, target.protocolVersion);
     const retries: unknown[] = [];
     bridge.on("retry", (r) => retries.push(r));
     bridge.on("error", () => {});
@@ -98,7 +111,7 @@ describe.each(brokerTargets())("MQTT → PostgreSQL end to end on $name", (targe
     await bridge.stop({ drain: true, seal: true });
     await pgProxy.close();
     await expectStoredExactlyOnce(db.url, items);
-    await forgetSession(broker.url, clientId);
+    await forgetSession(broker.url, clientId, target.protocolVersion);
     await db.drop();
   }, 90_000);
 
@@ -106,7 +119,7 @@ describe.each(brokerTargets())("MQTT → PostgreSQL end to end on $name", (targe
     db = await createTestDatabase("vb_mqtt_e");
     const tenant = uniqueId("e");
     const clientId = uniqueId("vb-bad");
-    const bridge = bridgeOn(broker.url, db.url, clientId, tenant);
+    const bridge = bridgeOn(broker.url, db.url, clientId, tenant, target.protocolVersion);
     const rejected: RejectionReason[] = [];
     bridge.on("rejected", (r) => rejected.push(r.reason));
     await bridge.start();
@@ -145,7 +158,7 @@ describe.each(brokerTargets())("MQTT → PostgreSQL end to end on $name", (targe
     await sleep(500);
     expect(after.seen.messages).toHaveLength(0);
     await after.source.stop();
-    await forgetSession(broker.url, clientId);
+    await forgetSession(broker.url, clientId, target.protocolVersion);
     await db.drop();
   }, 60_000);
 });
