@@ -134,6 +134,8 @@ export function spawnBridge(env: {
   MQTT_URL: string;
   DATABASE_URL: string;
   CLIENT_ID: string;
+  /** MQTT protocol version of the bridge, `"4"` (default) or `"5"`. */
+  VB_MQTT_PROTOCOL?: "4" | "5";
 }): BridgeProcess {
   // `node --import tsx` (not `npx tsx`, which forks): the pid we SIGKILL is the bridge itself.
   const child = spawn(process.execPath, ["--import", "tsx", "test/mqtt/fixtures/bridge-process.ts"], {
