@@ -139,18 +139,23 @@ describe.skipIf(!hasMosquitto())("MQTT source over TLS (mqtts://) to a mosquitto
     }
   });
 
-  it("without tls.ca (rejectUnauthorized defaults to true), start() rejects: the certificate is not trusted", async () => {
+  it("without tls.ca (rejectUnauthorized defaults to true), start() rejects at once: the certificate is not trusted", async () => {
     const source = mqttSource({
       url,
       clientId: uniqueId("vb-tls-untrusted"),
       clean: true,
-      connectTimeoutMs: 2000,
+      connectTimeoutMs: 10_000,
       reconnect: { minDelayMs: 100, maxDelayMs: 200 },
     });
     const seen = collector();
+    const begun = Date.now();
     const started = source.start({ topicFilter: "vbmqtt/untrusted/#", handlers: seen.handlers });
     await expect(started).rejects.toBeInstanceOf(SourceError);
-    await expect(started).rejects.toThrow(/No connection to mqtts:\/\/127\.0\.0\.1/);
+    await expect(started).rejects.toThrow(/TLS certificate was not accepted .*tls\.ca/);
+    expect(
+      Date.now() - begun,
+      "a certificate error is final, not retried until connectTimeoutMs",
+    ).toBeLessThan(5000);
     // Why it did not connect is reported as the source's error status: Node's certificate verification.
     const errors = seen.statuses.flatMap((s) => (s.state === "error" ? [s.error] : []));
     expect(errors.length).toBeGreaterThan(0);

@@ -258,9 +258,21 @@ class MqttSubscriptionSource implements MqttSource {
       };
       const onError = (error: Error & { code?: unknown }): void => {
         // A refused CONNACK (bad credentials, rejected id, …) carries a numeric reason code: do not retry it.
-        if (typeof error.code !== "number") return;
-        cleanup();
-        reject(new SourceError(`The broker refused the connection: ${error.message}`, { cause: error }));
+        if (typeof error.code === "number") {
+          cleanup();
+          reject(new SourceError(`The broker refused the connection: ${error.message}`, { cause: error }));
+          return;
+        }
+        // An untrusted or mismatched certificate will not become trusted by retrying.
+        if (typeof error.code === "string" && TLS_VERIFICATION_ERROR.test(error.code)) {
+          cleanup();
+          reject(
+            new SourceError(
+              `The broker's TLS certificate was not accepted (${error.code}: ${error.message}); pass its CA as tls.ca`,
+              { cause: error },
+            ),
+          );
+        }
       };
       const timer = setTimeout(() => {
         cleanup();
@@ -277,6 +289,9 @@ class MqttSubscriptionSource implements MqttSource {
     });
   }
 }
+
+/** Node's codes for a failed certificate verification (self-signed, unknown issuer, expired, wrong name). */
+const TLS_VERIFICATION_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS/;
 
 /**
  * Creates an MQTT {@link Source}: a persistent QoS 1 subscription whose PUBACKs are sent only when the bridge
