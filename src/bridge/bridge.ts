@@ -6,6 +6,7 @@ import { hashCanonicalJson } from "../hashing/index.js";
 import { createDecoder, type Decoder } from "../message/index.js";
 import type { DecodeResult, Reading, Rejection } from "../message/types.js";
 import type { SourceMessage } from "../sources/source.js";
+import { duplicateKey } from "../stores/duplicate-key.js";
 import type { AppendResult, OpenBatchSnapshot } from "../stores/store.js";
 import { backoffDelay } from "./backoff.js";
 import { Deadline } from "./deadline.js";
@@ -422,7 +423,7 @@ export class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
     for (const item of items) {
       if (item.result.ok) {
         const reading = item.result.reading;
-        const key = `${reading.messageHash}:${reading.deviceId}`;
+        const key = duplicateKey(reading.messageHash, reading.deviceId);
         if (seen.has(key)) {
           localDuplicates++;
         } else {

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { BatchIntegrityError, LifecycleError, StoreError } from "../../errors.js";
 import { type Hasher, type InclusionProof, inclusionProofs } from "../../hashing/index.js";
 import type { Reading, Rejection } from "../../message/types.js";
+import { duplicateKey } from "../duplicate-key.js";
 import type {
   AppendRequest,
   AppendResult,
@@ -63,10 +64,6 @@ export interface MemoryStoreData {
   readonly devices: Map<string, MemoryDeviceRow>;
   /** Recorded rejections, oldest first. */
   readonly deadLetters: DeadLetterRecord[];
-}
-
-function duplicateKey(reading: Reading): string {
-  return `${reading.messageHash}:${reading.deviceId}`;
 }
 
 /** Creates empty {@link MemoryStoreData}. */
@@ -165,7 +162,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       const refused: Rejection[] = [];
       const fresh: Reading[] = [];
       for (const reading of request.readings) {
-        if (data.messageIdsByHash.has(duplicateKey(reading))) {
+        if (data.messageIdsByHash.has(duplicateKey(reading.messageHash, reading.deviceId))) {
           duplicates.push(reading);
           continue;
         }
@@ -202,7 +199,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
             reading,
             processedAt,
           });
-          data.messageIdsByHash.set(duplicateKey(reading), reading.messageId);
+          data.messageIdsByHash.set(duplicateKey(reading.messageHash, reading.deviceId), reading.messageId);
           leaves.push(reading.messageId);
           const device = data.devices.get(reading.deviceId);
           data.devices.set(reading.deviceId, {

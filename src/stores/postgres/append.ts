@@ -1,5 +1,6 @@
 import { BatchIntegrityError, StoreError } from "../../errors.js";
 import type { Reading, Rejection } from "../../message/types.js";
+import { duplicateKey } from "../duplicate-key.js";
 import type { AppendRequest, AppendResult, BatchAppendPlan } from "../store.js";
 import { insertDeadLetters } from "./dead-letters.js";
 import { upsertDevicesStatement } from "./devices.js";
@@ -79,11 +80,6 @@ async function lockBatchAndFindStored(
       : { exists: true, messageCount: row.message_count ?? 0 };
   const pairs = JSON.parse(row.stored || "[]") as Array<[string, string]>;
   return { batch, stored: new Set(pairs.map(([hash, device]) => duplicateKey(hash, device))) };
-}
-
-/** What identifies a duplicate: the same device and the same message hash (migration 007). */
-function duplicateKey(messageHash: string, deviceId: string): string {
-  return `${messageHash}:${deviceId}`;
 }
 
 /** Calls `request.plan` and checks the plan continues the stored batch with exactly these readings. */
