@@ -1,4 +1,27 @@
 /**
+ * The codes of a {@link SourceError}: what went wrong with the broker, so callers (the CLI among them)
+ * can react without reading messages.
+ *
+ * - `SOURCE_ERROR`: any other source failure
+ * - `BROKER_UNREACHABLE`: no connection within the timeout (refused, unreachable host, DNS, …)
+ * - `CONNECTION_REFUSED`: the broker answered CONNECT with a refusal other than authorization (e.g.
+ *   client identifier rejected, server unavailable, unsupported protocol version)
+ * - `NOT_AUTHORIZED`: the broker refused the credentials or the client (bad user name or password,
+ *   not authorized, banned)
+ * - `TLS_UNTRUSTED`: the broker's TLS certificate did not verify
+ * - `SUBSCRIPTION_REFUSED`: the broker refused the subscription (e.g. denied by its ACL)
+ * - `ACK_INTERCEPTION`: the installed MQTT.js bypassed acknowledgement after commit
+ */
+export type SourceErrorCode =
+  | "SOURCE_ERROR"
+  | "BROKER_UNREACHABLE"
+  | "CONNECTION_REFUSED"
+  | "NOT_AUTHORIZED"
+  | "TLS_UNTRUSTED"
+  | "SUBSCRIPTION_REFUSED"
+  | "ACK_INTERCEPTION";
+
+/**
  * Stable error codes carried by every {@link VeepBridgeError}.
  *
  * @remarks The codes never change meaning between versions; match on `error.code`, not on messages.
@@ -9,13 +32,13 @@ export type VeepErrorCode =
   | "ALREADY_STARTED"
   | "STOPPED"
   | "STORE_ERROR"
-  | "SOURCE_ERROR"
+  | SourceErrorCode
   | "BATCH_INTEGRITY"
-  | "INVALID_PROOF"
   | "BACKPRESSURE"
   | "MIGRATION_ERROR"
   | "CONNECTION_ERROR"
-  | "LISTENER_ERROR";
+  | "LISTENER_ERROR"
+  | "ANCHOR_ERROR";
 
 /**
  * Base class of every error thrown or emitted by veep-bridge.
@@ -69,14 +92,17 @@ export class StoreError extends VeepBridgeError {
   }
 }
 
-/** A source operation failed (broker unreachable, subscription refused, …). */
+/** A source operation failed (broker unreachable, subscription refused, …); `code` says which. */
 export class SourceError extends VeepBridgeError {
+  declare readonly code: SourceErrorCode;
+
   /**
    * @param message - what failed
-   * @param options - `cause` keeps the client error
+   * @param options - `cause` keeps the client error; `code` is one of {@link SourceErrorCode}
+   *   (default `SOURCE_ERROR`)
    */
-  constructor(message: string, options?: ErrorOptions) {
-    super("SOURCE_ERROR", message, options);
+  constructor(message: string, options?: ErrorOptions & { readonly code?: SourceErrorCode }) {
+    super(options?.code ?? "SOURCE_ERROR", message, options);
   }
 }
 
@@ -97,3 +123,25 @@ export class BatchIntegrityError extends VeepBridgeError {
 
 /** The bridge is in the wrong lifecycle state for the call (e.g. `flush()` before `start()`). */
 export class LifecycleError extends VeepBridgeError {}
+
+/**
+ * Anchoring a batch root on a chain failed (RPC unreachable, unfunded fee payer, transaction
+ * refused, …). `definite` says whether the transaction surely did not reach the chain.
+ */
+export class AnchorError extends VeepBridgeError {
+  /**
+   * `true` when the transaction certainly did not reach the chain (refused before it was
+   * forwarded, e.g. by preflight simulation); `false` when it may have (a lost reply), so it must
+   * be looked up before another one is sent.
+   */
+  readonly definite: boolean;
+
+  /**
+   * @param message - what failed and what to do
+   * @param options - `cause` keeps the underlying error; `definite` as above (default `false`)
+   */
+  constructor(message: string, options?: ErrorOptions & { readonly definite?: boolean }) {
+    super("ANCHOR_ERROR", message, options);
+    this.definite = options?.definite ?? false;
+  }
+}

@@ -1,5 +1,6 @@
+import type { AnchorEvent } from "./anchoring/anchorer.js";
 import type { VeepBridgeError } from "./errors.js";
-import type { RejectionReason } from "./message/types.js";
+import type { Reading, RejectionReason } from "./message/types.js";
 import type { SourceStatus } from "./sources/source.js";
 
 /** Payload of the `received` event: one message arrived from the source. */
@@ -10,6 +11,8 @@ export interface ReceivedEvent {
   readonly bytes: number;
   /** When it arrived. */
   readonly receivedAt: Date;
+  /** `true` when the transport flagged it as a redelivery (MQTT DUP); see `SourceMessage.redelivered`. */
+  readonly redelivered: boolean;
 }
 
 /** Payload of the `stored` event: one write-buffer flush committed. */
@@ -18,7 +21,7 @@ export interface StoredEvent {
   readonly batchId: string;
   /** Messages newly stored by this commit. */
   readonly stored: number;
-  /** Messages recognised as already stored (redeliveries), acknowledged without storing. */
+  /** Redelivered copies recognised (in memory or by the store), acknowledged without storing. */
   readonly duplicates: number;
   /** Rejections recorded by this commit (decoder and store refusals). */
   readonly rejected: number;
@@ -28,6 +31,10 @@ export interface StoredEvent {
   readonly batchHash: string;
   /** Time the store took to commit, in milliseconds. */
   readonly durationMs: number;
+  /** When the commit completed (receipt→commit latency of a reading is `committedAt - reading.receivedAt`). */
+  readonly committedAt: Date;
+  /** The readings newly stored by this commit, in leaf order. */
+  readonly readings: readonly Reading[];
 }
 
 /** Payload of the `rejected` event: a payload was refused and recorded as a dead letter. */
@@ -80,7 +87,7 @@ export interface BatchFailedEvent {
 /** Payload of `retry`: a store operation failed and will be retried after `delayMs`. */
 export interface RetryEvent {
   /** Which operation failed. */
-  readonly operation: "append" | "seal" | "open";
+  readonly operation: "append" | "seal";
   /** 1 for the first retry. */
   readonly attempt: number;
   /** Wait before the next attempt. */
@@ -91,10 +98,14 @@ export interface RetryEvent {
 
 /** Payload of `backpressure` and `drain`. */
 export interface BackpressureEvent {
-  /** Messages waiting in the write buffer. */
+  /** Messages held in the write buffer. */
   readonly buffered: number;
-  /** Capacity of the write buffer. */
+  /** Payload bytes held in the write buffer. */
+  readonly bufferedBytes: number;
+  /** `writeBuffer.capacity`. */
   readonly capacity: number;
+  /** `writeBuffer.capacityBytes`. */
+  readonly capacityBytes: number;
 }
 
 /**
@@ -125,12 +136,14 @@ export interface BridgeEvents {
   "batch:failed": (event: BatchFailedEvent) => void;
   /** A store operation is being retried. */
   retry: (event: RetryEvent) => void;
-  /** The write buffer is full: the source is paused. */
+  /** The write buffer is full (in messages or bytes): the source is paused. */
   backpressure: (event: BackpressureEvent) => void;
-  /** The write buffer has room again: the source is resumed. */
+  /** The write buffer is down to half: the source is resumed. */
   drain: (event: BackpressureEvent) => void;
   /** The source's connection changed. */
   source: (status: SourceStatus) => void;
+  /** Anchoring (option `anchoring`): a transaction sent, confirmed, expired, or a batch failed. */
+  anchor: (event: AnchorEvent) => void;
   /** Something failed. The bridge keeps running unless the error says otherwise. */
   error: (error: VeepBridgeError) => void;
 }

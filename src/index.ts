@@ -1,33 +1,39 @@
 /**
  * veep-bridge: move IoT readings from MQTT into PostgreSQL with a tamper-evident trail.
  *
- * This entry point holds the core (bridge, decoding, hashing, batching, contracts) and the memory
- * adapters. Real adapters live in `veep-bridge/mqtt` and `veep-bridge/postgres`; conformance
- * suites in `veep-bridge/testing`.
+ * This entry point holds what a host application uses: `createBridge`, its options, events and
+ * errors, and the records the stores return. What a verifier needs to check a proof or an anchor
+ * is in `veep-bridge/verify`, what a device needs to sign its readings in `veep-bridge/signing`. The MQTT and
+ * PostgreSQL adapters live in `veep-bridge/mqtt` and `veep-bridge/postgres`, the in-memory ones
+ * for tests in `veep-bridge/memory`; what an adapter author needs (the `Source` and `Store`
+ * contracts, hashers) in `veep-bridge/adapter`; conformance suites in `veep-bridge/testing`;
+ * Prometheus metrics in `veep-bridge/metrics`; anchoring batch roots on Solana in
+ * `veep-bridge/solana`.
  *
  * @packageDocumentation
  */
 
-export {
-  Batcher,
-  type BatcherOptions,
-  type BatchState,
-  type Clock,
-  type FlushPolicy,
-  type FlushReason,
-  systemClock,
-  type TimerHandle,
-} from "./batching/index.js";
-export type { RetryOptions } from "./bridge/backoff.js";
+export type { AggregationOptions, AnchorEvent } from "./anchoring/anchorer.js";
+export type { BridgeAnchoringOptions } from "./anchoring/background.js";
+export type { Clock } from "./batching/clock.js";
+export type { OpenBatchState } from "./batching/seal-policy.js";
 export { createBridge } from "./bridge/create-bridge.js";
-export { OpenBatch } from "./bridge/open-batch.js";
-export type { BatchOptions, BridgeOptions, OpenBatchState, WriteBufferOptions } from "./bridge/options.js";
-export type { Bridge, BridgeState, BridgeStats, StopOptions, TypedEventEmitter } from "./bridge/types.js";
+export type {
+  BatchOptions,
+  BridgeOptions,
+  DeviceKeySource,
+  SignatureOptions,
+  WriteBufferOptions,
+} from "./bridge/options.js";
+export type { RetryOptions } from "./bridge/retry.js";
+export type { Bridge, BridgeState, BridgeStats, StopOptions } from "./bridge/types.js";
 export {
+  AnchorError,
   BatchIntegrityError,
   InvalidOptionError,
   LifecycleError,
   SourceError,
+  type SourceErrorCode,
   StoreError,
   VeepBridgeError,
   type VeepErrorCode,
@@ -44,80 +50,14 @@ export type {
   SealReason,
   StoredEvent,
 } from "./events.js";
-export {
-  auditPath,
-  bytesToHex,
-  canonicalJson,
-  createNodeHasher,
-  type Hasher,
-  hashCanonicalJson,
-  hexToBytes,
-  type InclusionProof,
-  IncrementalMerkleTree,
-  inclusionProof,
-  inclusionProofs,
-  merkleRoot,
-  merkleRootHex,
-  messageHash,
-  sha256Hasher,
-  type VerifyInclusionOptions,
-  verifyInclusion,
-} from "./hashing/index.js";
-export {
-  createDecoder,
-  DEFAULT_MAX_PAYLOAD_BYTES,
-  DEFAULT_TOPIC_PATTERN,
-  type DecodeInput,
-  type Decoder,
-  type DecoderOptions,
-  type PayloadValidator,
-  parseTopicPattern,
-  type TopicMatch,
-  type TopicPattern,
-  type ValidationContext,
-} from "./message/index.js";
+export type { PayloadValidator, ValidationContext } from "./message/decoder-options.js";
 export type {
-  DecodeResult,
   JsonObject,
   JsonValue,
   Reading,
   Rejection,
   RejectionReason,
+  SignatureCheck,
 } from "./message/types.js";
-export {
-  type MemorySource,
-  type MemorySourceOptions,
-  type MemorySourceSession,
-  memorySource,
-} from "./sources/memory/index.js";
-export type {
-  Source,
-  SourceHandlers,
-  SourceMessage,
-  SourceStartContext,
-  SourceStatus,
-} from "./sources/source.js";
-export {
-  createMemoryStoreData,
-  type MemoryBatchRow,
-  type MemoryDeviceRow,
-  type MemoryMessageRow,
-  type MemoryStore,
-  type MemoryStoreData,
-  type MemoryStoreOptions,
-  memoryStore,
-} from "./stores/memory/index.js";
-export type {
-  AppendRequest,
-  AppendResult,
-  BatchAppendPlan,
-  BatchLeaf,
-  BatchRecord,
-  BatchStatus,
-  DeadLetterRecord,
-  MessageProof,
-  OpenBatchSnapshot,
-  PlannedLeaf,
-  SealRequest,
-  Store,
-} from "./stores/store.js";
+export type { SourceStatus } from "./sources/source.js";
+export type { BatchRecord, BatchStatus, DeadLetterRecord } from "./stores/store.js";

@@ -4,11 +4,15 @@
 export type TimerHandle = unknown;
 
 /**
- * Source of time and timers for the pure batching core, injectable so tests control time.
+ * Source of time and timers for the write buffer and the seal policy, injectable so tests control
+ * time.
  *
  * @example
  * ```ts
- * const batcher = new Batcher({ policy: { maxAgeMs: 5 }, capacity: 100, onFlush, clock: systemClock });
+ * import { manualClock } from "veep-bridge/testing";
+ * const clock = manualClock();
+ * const bridge = createBridge({ source, store, clock, batch: { maxAgeMs: 5000 } });
+ * await clock.advance(5000); // the open batch is now due for sealing by age
  * ```
  */
 export interface Clock {

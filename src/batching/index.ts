@@ -1,16 +1,9 @@
 /**
- * Batching: a bounded {@link Batcher} that groups items by a {@link FlushPolicy}.
+ * Batching: the write buffer that groups received messages into commits, and the seal policy that
+ * decides when the open Merkle batch is closed.
  *
  * @packageDocumentation
  */
-export { Batcher } from "./batcher.js";
-export type { BatcherOptions } from "./batcher-options.js";
 export { type Clock, systemClock, type TimerHandle } from "./clock.js";
-export {
-  assertPositiveInteger,
-  type BatchState,
-  type FlushPolicy,
-  type FlushReason,
-  MAX_TIMER_DELAY_MS,
-  validateFlushPolicy,
-} from "./flush-policy.js";
+export { type OpenBatchState, roomFor, type SealCandidate, type SealLimits, sealDue } from "./seal-policy.js";
+export { WriteBuffer, type WriteBufferSettings } from "./write-buffer.js";

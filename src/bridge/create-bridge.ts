@@ -8,7 +8,8 @@ import type { Bridge } from "./types.js";
  *
  * @example
  * ```ts
- * import { createBridge, memorySource, memoryStore } from "veep-bridge";
+ * import { createBridge } from "veep-bridge";
+import { memorySource, memoryStore } from "veep-bridge/memory";
  *
  * const bridge = createBridge({
  *   source: memorySource(),

@@ -28,11 +28,17 @@ export class OpenBatch {
   #bytes = 0;
   readonly #plannedTrees = new WeakMap<BatchAppendPlan, IncrementalMerkleTree>();
 
+  /** The bridge writing this batch, passed on in every {@link AppendRequest}. */
+  readonly owner: string | undefined;
+
   /**
-   * @param options - `batchId` (default: a new UUID) and `hasher` (default SHA-256)
+   * @param options - `batchId` (default: a new UUID), `hasher` (default SHA-256) and `owner`
    */
-  constructor(options: { readonly batchId?: string; readonly hasher?: Hasher } = {}) {
+  constructor(
+    options: { readonly batchId?: string; readonly hasher?: Hasher; readonly owner?: string } = {},
+  ) {
     this.batchId = options.batchId ?? randomUUID();
+    this.owner = options.owner;
     this.#tree = new IncrementalMerkleTree(options.hasher);
   }
 
@@ -40,8 +46,12 @@ export class OpenBatch {
    * Rebuilds the open batch from a store snapshot (restart). The caller checks
    * {@link OpenBatch.batchHash} against `snapshot.batchHash`.
    */
-  static fromSnapshot(snapshot: OpenBatchSnapshot, hasher?: Hasher): OpenBatch {
-    const batch = new OpenBatch({ batchId: snapshot.batchId, ...(hasher ? { hasher } : {}) });
+  static fromSnapshot(snapshot: OpenBatchSnapshot, hasher?: Hasher, owner?: string): OpenBatch {
+    const batch = new OpenBatch({
+      batchId: snapshot.batchId,
+      ...(hasher ? { hasher } : {}),
+      ...(owner !== undefined ? { owner } : {}),
+    });
     batch.#tree = IncrementalMerkleTree.fromMessageHashes(snapshot.leaves, hasher);
     batch.#startTimestamp = snapshot.startTimestamp;
     batch.#endTimestamp = snapshot.endTimestamp;
@@ -121,8 +131,18 @@ export class OpenBatch {
     this.#endTimestamp = plan.endTimestamp;
   }
 
-  /** An {@link AppendRequest} for these readings and rejections, planned against this batch. */
-  request(readings: readonly Reading[], rejections: readonly Rejection[]): AppendRequest {
-    return { batchId: this.batchId, readings, rejections, plan: (fresh) => this.plan(fresh) };
+  /**
+   * An {@link AppendRequest} for these readings and rejections, planned against this batch; with
+   * `sealAt`, the store may seal the batch in the same commit once it holds that many messages.
+   */
+  request(readings: readonly Reading[], rejections: readonly Rejection[], sealAt?: number): AppendRequest {
+    const request: AppendRequest = {
+      batchId: this.batchId,
+      readings,
+      rejections,
+      plan: (fresh) => this.plan(fresh),
+      ...(this.owner !== undefined ? { owner: this.owner } : {}),
+    };
+    return sealAt === undefined ? request : { ...request, sealAt };
   }
 }

@@ -34,14 +34,22 @@ export interface BridgeStats {
   readonly received: number;
   /** Messages newly stored. */
   readonly stored: number;
-  /** Redelivered messages recognised as already stored. */
+  /** Redelivered copies recognised, in memory or by the store, and acknowledged without storing. */
   readonly duplicates: number;
-  /** Payloads rejected (decoder or store). */
+  /** Payloads rejected (decoder or store) and recorded as dead letters. */
   readonly rejected: number;
+  /**
+   * Deliveries refused because the write buffer was full (a source that kept delivering while
+   * paused) or already closed (the bridge stopping); left unacknowledged, so the source delivers
+   * them again.
+   */
+  readonly refused: number;
   /** Batches sealed. */
   readonly sealedBatches: number;
-  /** Messages waiting in the write buffer. */
+  /** Messages held in the write buffer (waiting or being committed). */
   readonly buffered: number;
+  /** Payload bytes held in the write buffer. */
+  readonly bufferedBytes: number;
   /** Leaves in the open batch. */
   readonly openBatchSize: number;
   /** Id of the open batch. */
@@ -51,7 +59,7 @@ export interface BridgeStats {
 }
 
 /**
- * A running pipeline from a {@link Source} to a {@link Store}: decode, hash, commit, acknowledge,
+ * A running pipeline from a source (`Source`) to a store (`Store`): decode, hash, commit, acknowledge,
  * seal. Create it with {@link createBridge}; listen to its {@link BridgeEvents}.
  */
 export interface Bridge extends TypedEventEmitter<BridgeEvents> {

@@ -6,7 +6,7 @@ import type { Hasher } from "./types.js";
 /**
  * An append-only RFC 9162 Merkle tree that keeps only the roots of its complete subtrees
  * (one per set bit of its size, largest first), so an append costs O(log n) hashes and the root
- * O(log n) more. Its root always equals {@link merkleRoot} of the same leaves.
+ * O(log n) more. Its root always equals {@link merkleRootHex} of the same leaves.
  *
  * @example
  * ```ts

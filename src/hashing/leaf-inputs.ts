@@ -1,4 +1,3 @@
-import { isHexOfLength } from "./hex.js";
 import type { Hasher } from "./types.js";
 
 /**
@@ -7,13 +6,18 @@ import type { Hasher } from "./types.js";
  * @throws TypeError when `messageHash` is not hex of exactly `hasher.digestLength` bytes.
  */
 export function messageHashToLeafInput(messageHash: string, hasher: Hasher, position?: number): Uint8Array {
-  if (!isHexOfLength(messageHash, hasher.digestLength)) {
+  // Buffer.from stops at the first pair that is not hex, so a short result means a bad character.
+  const bytes =
+    typeof messageHash === "string" && messageHash.length === hasher.digestLength * 2
+      ? Buffer.from(messageHash, "hex")
+      : undefined;
+  if (bytes === undefined || bytes.byteLength !== hasher.digestLength) {
     const where = position === undefined ? "" : ` at position ${position}`;
     throw new TypeError(
       `Message hash${where} must be ${hasher.digestLength * 2} hex characters (${hasher.algorithm}), got ${JSON.stringify(String(messageHash).slice(0, 80))}`,
     );
   }
-  return Buffer.from(messageHash, "hex");
+  return bytes;
 }
 
 /** Leaf inputs of a batch's message hashes, in order (see {@link messageHashToLeafInput}). */

@@ -98,7 +98,7 @@ export function auditPath(
 
 /**
  * Inclusion proof (RFC 9162 §2.1.3) that `messageHashes[leafIndex]` is in the batch whose root
- * is {@link merkleRootHex}`(messageHashes)`. Verify it with {@link verifyInclusion}.
+ * is {@link merkleRootHex}`(messageHashes)`. Verify it with `verifyInclusion` (from `veep-bridge`).
  *
  * @remarks Costs O(n) hashing; for the proofs of a whole batch use {@link inclusionProofs}.
  * @param hasher - Defaults to {@link sha256Hasher}; its `algorithm` is written into the proof.

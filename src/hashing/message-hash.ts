@@ -1,3 +1,4 @@
+import * as crypto from "node:crypto";
 import type { JsonValue } from "../message/types.js";
 import { canonicalJson } from "./canonical-json.js";
 import { bytesToHex } from "./hex.js";
@@ -28,5 +29,9 @@ export function messageHash(payload: JsonValue, hasher: Hasher = sha256Hasher): 
  * @param hasher - Defaults to {@link sha256Hasher}.
  */
 export function hashCanonicalJson(canonical: string, hasher: Hasher = sha256Hasher): string {
+  if (hasher === sha256Hasher && oneShotHex) return oneShotHex("sha256", canonical, "hex");
   return bytesToHex(hasher.digest(canonical));
 }
+
+/** Node's one-shot `crypto.hash` (Node ≥ 20.12), which gives hex without an intermediate buffer. */
+const oneShotHex = typeof crypto.hash === "function" ? crypto.hash : undefined;

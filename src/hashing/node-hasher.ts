@@ -8,7 +8,8 @@ type Digest = (data: Uint8Array | string) => Uint8Array;
 
 function digestFunction(algorithm: string): Digest {
   if (typeof crypto.hash === "function" && oneShotGivesBytes(algorithm)) {
-    return (data) => crypto.hash(algorithm, data, "buffer");
+    // A string result comes back about twice as fast as a Buffer one for digests this small.
+    return (data) => Buffer.from(crypto.hash(algorithm, data, "binary"), "binary");
   }
   return (data) => crypto.createHash(algorithm).update(data).digest();
 }
@@ -38,22 +39,21 @@ function oneShotGivesBytes(algorithm: string): boolean {
 export function createNodeHasher(algorithm: string): Hasher {
   const digest = digestFunction(algorithm);
   const digestLength = digest(new Uint8Array(0)).byteLength;
+  // Hashing is synchronous, so one scratch buffer serves every call (no allocation per node).
+  const scratch = new Uint8Array(1 + 2 * digestLength);
+  const prefixed = (prefix: number, first: Uint8Array, second?: Uint8Array): Uint8Array => {
+    const length = 1 + first.byteLength + (second?.byteLength ?? 0);
+    const buffer = length <= scratch.byteLength ? scratch.subarray(0, length) : new Uint8Array(length);
+    buffer[0] = prefix;
+    buffer.set(first, 1);
+    if (second) buffer.set(second, 1 + first.byteLength);
+    return buffer;
+  };
   return {
     algorithm,
     digestLength,
     digest,
-    hashLeaf(leafInput) {
-      const buffer = new Uint8Array(1 + leafInput.byteLength);
-      buffer[0] = LEAF_PREFIX;
-      buffer.set(leafInput, 1);
-      return digest(buffer);
-    },
-    hashChildren(left, right) {
-      const buffer = new Uint8Array(1 + left.byteLength + right.byteLength);
-      buffer[0] = NODE_PREFIX;
-      buffer.set(left, 1);
-      buffer.set(right, 1 + left.byteLength);
-      return digest(buffer);
-    },
+    hashLeaf: (leafInput) => digest(prefixed(LEAF_PREFIX, leafInput)),
+    hashChildren: (left, right) => digest(prefixed(NODE_PREFIX, left, right)),
   };
 }

@@ -11,10 +11,11 @@ import {
   firmwareVersionOf,
   type Refusal,
   refuseTextIssue,
+  signatureOf,
 } from "./payload-checks.js";
-import { preview } from "./text-limits.js";
+import { preview, printable } from "./text-limits.js";
 import type { TopicMatch, TopicPattern } from "./topic-pattern.js";
-import type { DecodeResult, JsonObject, JsonValue, Reading } from "./types.js";
+import type { DecodeResult, JsonObject, JsonValue, Reading, Rejection } from "./types.js";
 import { firstInvalidUtf8Offset } from "./utf8.js";
 
 /** One message as a source delivers it. */
@@ -25,6 +26,8 @@ export interface DecodeInput {
   readonly payload: Uint8Array;
   /** When the source received it. */
   readonly receivedAt: Date;
+  /** `true` when the transport flagged it as a redelivery (MQTT DUP); carried into the reading. */
+  readonly redelivered?: boolean;
 }
 
 /** Turns raw messages into {@link Reading}s or {@link Rejection}s. Pure: no I/O, never throws on bad input. */
@@ -41,6 +44,13 @@ export interface Decoder {
    */
   decode(input: DecodeInput): DecodeResult;
 }
+
+/** A topic's outcome: what the pattern extracted, or why the topic is refused. */
+type TopicVerdict = { readonly match: TopicMatch } | { readonly refusal: Refusal };
+
+/** Topics remembered per decoder (the cache starts over when full), and the longest one cached. */
+const TOPIC_CACHE_SIZE = 1024;
+const MAX_CACHED_TOPIC_LENGTH = 256;
 
 interface Utf8Decoder {
   decode(input: Uint8Array): string;
@@ -122,12 +132,14 @@ function canonicalise(options: ResolvedDecoderOptions, payload: JsonObject): str
  * topic PostgreSQL could not store), UTF-8 (`invalid_utf8`; one leading byte order mark is
  * ignored, as RFC 8259 §8.1 allows, and still counts in `byteLength`), JSON (`invalid_json`,
  * also for a number beyond the range of a double such as `1e400`, which RFC 8785 cannot represent),
- * shape (`not_an_object`), source text (`unsafe_integer`: a number token with neither fraction
- * nor exponent beyond ±(2^53−1); `nul_character`; `lone_surrogate`), `deviceId` against the
+ * shape (`not_an_object`), source text (`invalid_json` for more than 1000 arrays and objects nested
+ * in one another; `unsafe_integer`: a number token with neither fraction nor exponent beyond
+ * ±(2^53−1); `nul_character`; `lone_surrogate`), `deviceId` against the
  * topic (`device_mismatch`), `metadata.firmware_version` over 50 characters (`field_too_long`),
  * then the user's validator (`validation_failed`). The payload is parsed once; canonical JSON
  * and the hash are computed only for accepted payloads. Lengths count code points, as
- * PostgreSQL's `VARCHAR(n)` does. Bad input never throws; an error thrown by an injected
+ * PostgreSQL's `VARCHAR(n)` does. A rejection's detail shows control characters of the input
+ * as `\uXXXX` escapes. Bad input never throws; an error thrown by an injected
  * `canonicalJson` or `hashCanonicalJson` propagates, since it is a fault of configuration.
  *
  * @param options - see {@link DecoderOptions}; all optional
@@ -154,12 +166,37 @@ export function createDecoder(options: DecoderOptions = {}): Decoder {
   const { topicPattern, maxPayloadBytes } = resolved;
   const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
-  function refuse(input: DecodeInput, refusal: Refusal): DecodeResult {
+  function refuse(input: DecodeInput, refusal: Refusal, deviceId?: string): DecodeResult {
     const { topic, payload, receivedAt } = input;
-    return {
-      ok: false,
-      rejection: { topic, payload, receivedAt, reason: refusal.reason, detail: refusal.detail },
+    const rejection: Rejection = {
+      topic,
+      payload,
+      receivedAt,
+      reason: refusal.reason,
+      detail: printable(refusal.detail),
     };
+    return { ok: false, rejection: deviceId === undefined ? rejection : { ...rejection, deviceId } };
+  }
+
+  // Devices publish on the same few topics over and over: parse and check each topic once.
+  const topics = new Map<string, TopicVerdict>();
+  function topicVerdict(topic: string): TopicVerdict {
+    const known = topics.get(topic);
+    if (known !== undefined) return known;
+    const match = topicPattern.match(topic);
+    const refusal: Refusal | undefined =
+      match === null
+        ? {
+            reason: "topic_mismatch",
+            detail: `topic ${preview(topic, 120)} does not match ${JSON.stringify(topicPattern.pattern)}`,
+          }
+        : checkTopic(topic, match);
+    const verdict: TopicVerdict = refusal === undefined ? { match: match! } : { refusal };
+    if (topic.length <= MAX_CACHED_TOPIC_LENGTH) {
+      if (topics.size >= TOPIC_CACHE_SIZE) topics.clear();
+      topics.set(topic, verdict);
+    }
+    return verdict;
   }
 
   function decode(input: DecodeInput): DecodeResult {
@@ -170,33 +207,28 @@ export function createDecoder(options: DecoderOptions = {}): Decoder {
         detail: `payload is ${bytes.byteLength} bytes; maxPayloadBytes is ${maxPayloadBytes}`,
       });
     }
-    const match = topicPattern.match(topic);
-    if (match === null) {
-      return refuse(input, {
-        reason: "topic_mismatch",
-        detail: `topic ${preview(topic, 120)} does not match ${JSON.stringify(topicPattern.pattern)}`,
-      });
-    }
-    const topicRefusal = checkTopic(topic, match);
-    if (topicRefusal) return refuse(input, topicRefusal);
+    const verdict = topicVerdict(topic);
+    if ("refusal" in verdict) return refuse(input, verdict.refusal);
+    const { match } = verdict;
+    const { deviceId } = match;
     const parsed = parsePayload(bytes, utf8);
-    if ("reason" in parsed) return refuse(input, parsed);
+    if ("reason" in parsed) return refuse(input, parsed, deviceId);
     const { payload } = parsed;
-    const deviceRefusal = checkDeviceId(payload, match.deviceId);
-    if (deviceRefusal) return refuse(input, deviceRefusal);
+    const deviceRefusal = checkDeviceId(payload, deviceId);
+    if (deviceRefusal) return refuse(input, deviceRefusal, deviceId);
     const firmwareVersion = firmwareVersionOf(payload);
-    if (typeof firmwareVersion === "object") return refuse(input, firmwareVersion);
+    if (typeof firmwareVersion === "object") return refuse(input, firmwareVersion, deviceId);
     const validatorRefusal = runValidator(resolved, payload, topic, match);
-    if (validatorRefusal) return refuse(input, validatorRefusal);
+    if (validatorRefusal) return refuse(input, validatorRefusal, deviceId);
     const canonicalJson = canonicalise(resolved, payload);
-    if (typeof canonicalJson !== "string") return refuse(input, canonicalJson);
+    if (typeof canonicalJson !== "string") return refuse(input, canonicalJson, deviceId);
 
     const reading: Reading = {
-      messageId: resolved.generateMessageId(),
+      messageId: resolved.generateMessageId(receivedAt),
       topic,
       tenantId: match.tenantId,
       siteId: match.siteId,
-      deviceId: match.deviceId,
+      deviceId,
       payload,
       canonicalJson,
       messageHash: resolved.hashCanonicalJson(canonicalJson),
@@ -204,6 +236,8 @@ export function createDecoder(options: DecoderOptions = {}): Decoder {
       firmwareVersion,
       byteLength: bytes.byteLength,
       rawPayload: bytes,
+      deviceSignature: signatureOf(payload),
+      ...(input.redelivered === true ? { redelivered: true } : {}),
     };
     return { ok: true, reading };
   }

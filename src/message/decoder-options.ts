@@ -1,5 +1,7 @@
 import { InvalidOptionError } from "../errors.js";
 import { canonicalJson, hashCanonicalJson } from "../hashing/index.js";
+import { functionOption, integerOption } from "../validation.js";
+import { messageIdAt } from "./message-id.js";
 import { DEFAULT_TOPIC_PATTERN, parseTopicPattern, type TopicPattern } from "./topic-pattern.js";
 import type { JsonObject, JsonValue } from "./types.js";
 
@@ -55,10 +57,11 @@ export interface DecoderOptions {
    */
   hashCanonicalJson?: (canonical: string) => string;
   /**
-   * Generator of {@link Reading.messageId}; inject one for deterministic tests.
-   * @defaultValue `crypto.randomUUID`
+   * Generator of {@link Reading.messageId} from the reading's `receivedAt`; inject one for
+   * deterministic tests.
+   * @defaultValue a UUID version 7 carrying `receivedAt` (`messageIdAt`)
    */
-  generateMessageId?: () => string;
+  generateMessageId?: (receivedAt: Date) => string;
 }
 
 /** Options with every default applied; what a decoder runs with. */
@@ -74,15 +77,10 @@ export interface ResolvedDecoderOptions {
   /** See {@link DecoderOptions.hashCanonicalJson}. */
   readonly hashCanonicalJson: (canonical: string) => string;
   /** See {@link DecoderOptions.generateMessageId}. */
-  readonly generateMessageId: () => string;
+  readonly generateMessageId: (receivedAt: Date) => string;
 }
 
-function optionalFunction<T>(name: string, value: T | undefined): T | undefined {
-  if (value !== undefined && typeof value !== "function") {
-    throw new InvalidOptionError(name, `must be a function, got ${typeof value}`);
-  }
-  return value;
-}
+const optionalFunction = functionOption;
 
 /**
  * Validates decoder options and applies their defaults.
@@ -95,13 +93,11 @@ export function resolveDecoderOptions(options: DecoderOptions): ResolvedDecoderO
   if (typeof options !== "object" || options === null) {
     throw new InvalidOptionError("options", "must be an object");
   }
-  const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
-  if (!Number.isSafeInteger(maxPayloadBytes) || maxPayloadBytes < 1) {
-    throw new InvalidOptionError(
-      "maxPayloadBytes",
-      `must be a positive integer, got ${String(maxPayloadBytes)}`,
-    );
-  }
+  const maxPayloadBytes = integerOption(
+    "maxPayloadBytes",
+    options.maxPayloadBytes,
+    DEFAULT_MAX_PAYLOAD_BYTES,
+  );
   const hash = optionalFunction("hashCanonicalJson", options.hashCanonicalJson);
   return {
     topicPattern: parseTopicPattern(options.topic ?? DEFAULT_TOPIC_PATTERN),
@@ -109,7 +105,6 @@ export function resolveDecoderOptions(options: DecoderOptions): ResolvedDecoderO
     validate: optionalFunction("validate", options.validate),
     canonicalJson: optionalFunction("canonicalJson", options.canonicalJson) ?? canonicalJson,
     hashCanonicalJson: hash ?? ((canonical) => hashCanonicalJson(canonical)),
-    generateMessageId:
-      optionalFunction("generateMessageId", options.generateMessageId) ?? (() => crypto.randomUUID()),
+    generateMessageId: optionalFunction("generateMessageId", options.generateMessageId) ?? messageIdAt,
   };
 }

@@ -11,4 +11,5 @@ export type {
   Reading,
   Rejection,
   RejectionReason,
+  SignatureCheck,
 } from "./types.js";

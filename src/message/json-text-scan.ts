@@ -1,8 +1,11 @@
+import { MAX_NESTING_DEPTH } from "./text-limits.js";
+
 /**
  * A problem in JSON text that `JSON.parse` accepts silently but veep-bridge refuses.
  * `offset` is a UTF-16 code unit index into the text.
  */
 export type JsonTextIssue =
+  | { readonly kind: "too_deep"; readonly offset: number; readonly limit: number }
   | { readonly kind: "non_finite_number"; readonly offset: number; readonly token: string }
   | { readonly kind: "unsafe_integer"; readonly offset: number; readonly token: string }
   | { readonly kind: "nul_character"; readonly offset: number; readonly inKey: boolean }
@@ -24,6 +27,10 @@ const LOWER_E = 0x65;
 const UPPER_E = 0x45;
 const LOWER_U = 0x75;
 const COLON = 0x3a;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
 
 /** Decimal digits of `Number.MAX_SAFE_INTEGER` (2^53 − 1); it has 16 of them. */
 const MAX_SAFE_DIGITS = String(Number.MAX_SAFE_INTEGER);
@@ -81,18 +88,39 @@ function checkUnicodeEscape(text: string, at: number, findings: EscapeFindings):
   return 6;
 }
 
-/** Whether the backslash at `at` starts an escape (it is not the second half of `\\`). */
-function startsEscape(text: string, at: number): boolean {
+/**
+ * Whether the character at `at` is not escaped: a backslash there starts an escape (it is not the
+ * second half of `\\`), a quote there ends a string.
+ */
+function isUnescaped(text: string, at: number): boolean {
   let i = at - 1;
   while (i >= 0 && text.charCodeAt(i) === BACKSLASH) i--;
   return (at - 1 - i) % 2 === 0;
+}
+
+/** Offset of the first array or object opened more than `limit` deep (strings skipped), or -1. */
+function tooDeepAt(text: string, limit: number): number {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      do i = text.indexOf('"', i + 1);
+      while (i > 0 && !isUnescaped(text, i));
+      if (i < 0) return -1;
+    } else if (c === OPEN_BRACKET || c === OPEN_BRACE) {
+      if (++depth > limit) return i;
+    } else if (c === CLOSE_BRACKET || c === CLOSE_BRACE) {
+      depth--;
+    }
+  }
+  return -1;
 }
 
 /** Escapes only (no number can be at fault): jump from `\u` to `\u` with the native `indexOf`. */
 function scanEscapes(text: string, findings: EscapeFindings): void {
   let i = text.indexOf("\\u");
   while (i !== -1 && findings.nul === undefined) {
-    i = startsEscape(text, i) ? i + checkUnicodeEscape(text, i, findings) : i + 1;
+    i = isUnescaped(text, i) ? i + checkUnicodeEscape(text, i, findings) : i + 1;
     i = text.indexOf("\\u", i);
   }
 }
@@ -176,8 +204,10 @@ function escapeIssue(text: string, findings: EscapeFindings): JsonTextIssue | un
 
 /**
  * Finds what {@link JsonTextIssue} describes in text that `JSON.parse` has already accepted, in at
- * most one linear pass (none when a cheap pre-check shows nothing can be found):
+ * most two linear passes (none when cheap pre-checks show nothing can be found):
  *
+ * - arrays and objects nested more than {@link MAX_NESTING_DEPTH} deep (only text longer than twice
+ *   the limit can be);
  * - a number token too large for a double (`1e400`), which `JSON.parse` turns into `Infinity`
  *   and RFC 8785 cannot represent;
  * - an integer literal (a number token with neither fraction nor exponent) whose absolute value
@@ -188,13 +218,18 @@ function escapeIssue(text: string, findings: EscapeFindings): JsonTextIssue | un
  * - a `\uD800`–`\uDFFF` escape that is not half of a high-low pair (raw lone surrogates cannot
  *   come out of a strict UTF-8 decoder).
  *
- * When several are present the result is, in this order of precedence, the first non-finite
- * number, else the first unsafe integer, else the first NUL, else the first lone surrogate.
+ * When several are present the result is, in this order of precedence, too deep a nesting, else
+ * the first non-finite number, else the first unsafe integer, else the first NUL, else the first
+ * lone surrogate.
  *
  * @param text - JSON text that `JSON.parse` accepts
  * @returns the issue, or `undefined` when there is none
  */
 export function findJsonTextIssue(text: string): JsonTextIssue | undefined {
+  if (text.length > 2 * MAX_NESTING_DEPTH) {
+    const offset = tooDeepAt(text, MAX_NESTING_DEPTH);
+    if (offset >= 0) return { kind: "too_deep", offset, limit: MAX_NESTING_DEPTH };
+  }
   const findings: Findings = {};
   if (NUMBER_HINT.test(text)) {
     const overflow = scanAll(text, findings);

@@ -1,3 +1,4 @@
+import { isDeviceSignature, SIGNATURE_MEMBER } from "../signing/device-signature.js";
 import type { JsonTextIssue } from "./json-text-scan.js";
 import {
   exceedsLength,
@@ -71,6 +72,11 @@ export function describeJsonKind(value: JsonValue): string {
 export function refuseTextIssue(issue: JsonTextIssue): Refusal {
   const where = `at character ${issue.offset}`;
   switch (issue.kind) {
+    case "too_deep":
+      return {
+        reason: "invalid_json",
+        detail: `payload is nested too deeply: more than ${issue.limit} arrays and objects inside one another ${where}`,
+      };
     case "non_finite_number":
       return {
         reason: "invalid_json",
@@ -97,7 +103,8 @@ export function refuseTextIssue(issue: JsonTextIssue): Refusal {
 }
 
 /**
- * Checks a payload's own `deviceId` (when present) against the topic's device (seed §6.1).
+ * Checks a payload's own `deviceId` (when present) against the topic's device: a reading belongs to
+ * the device its topic names.
  *
  * @param payload - the parsed payload
  * @param deviceId - the device from the topic
@@ -133,4 +140,17 @@ export function firmwareVersionOf(payload: JsonObject): string | undefined | Ref
     };
   }
   return version;
+}
+
+/**
+ * The payload's top-level `signature` member when it is a well-formed device signature (base58 of
+ * 64 bytes). Whether it is the device's is for the bridge's signature policy to check.
+ *
+ * @param payload - the parsed payload
+ * @returns the signature, or `undefined` when absent or malformed
+ */
+export function signatureOf(payload: JsonObject): string | undefined {
+  if (!Object.hasOwn(payload, SIGNATURE_MEMBER)) return undefined;
+  const signature = payload[SIGNATURE_MEMBER];
+  return isDeviceSignature(signature) ? signature : undefined;
 }

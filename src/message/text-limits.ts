@@ -4,6 +4,12 @@ export const MAX_TOPIC_LENGTH = 255;
 export const MAX_ID_LENGTH = 100;
 /** Longest firmware version the `devices.firmware_version VARCHAR(50)` column holds. */
 export const MAX_FIRMWARE_VERSION_LENGTH = 50;
+/**
+ * Most arrays and objects a payload may nest inside one another (the payload object counts as one):
+ * far below what canonicalising (and verifying later, from any call stack) or PostgreSQL's JSONB
+ * parser at its default `max_stack_depth` can take, so acceptance does not depend on either.
+ */
+export const MAX_NESTING_DEPTH = 1000;
 
 /**
  * Number of characters PostgreSQL counts in `text` (Unicode code points: a surrogate pair is one).
@@ -66,4 +72,20 @@ export function firstLoneSurrogate(text: string): number {
  */
 export function preview(text: string, max = 60): string {
   return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
+}
+
+/** C0 and C1 controls, DEL, line and paragraph separators, bidirectional embeddings, overrides and isolates. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what it finds
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * `text` with every control character (C0, DEL, C1), line or paragraph separator and bidirectional
+ * control written as its `\uXXXX` escape: what a rejection detail or a log line may show of input
+ * without moving a terminal's cursor, starting a forged log line, or reordering what is displayed.
+ *
+ * @param text - any string
+ * @returns the string, unchanged when it holds none of those
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }

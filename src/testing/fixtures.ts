@@ -18,7 +18,10 @@ export interface MakeReadingsOptions {
 
 const decoder = createDecoder();
 
-/** A seed-shaped reading payload (seed §3.2) for `deviceId`, number `n`. */
+/**
+ * An energy-meter reading payload (deviceId, timestamp, kwh, voltage, current, temperature,
+ * metadata) for `deviceId`, number `n`.
+ */
 export function seedPayload(deviceId: string, n: number, salt = ""): JsonObject {
   return {
     deviceId,
@@ -43,7 +46,7 @@ export function makeReading(topic: string, payload: JsonObject, receivedAt: Date
   return result.reading;
 }
 
-/** `count` distinct, valid, seed-shaped readings on the default topic pattern. */
+/** `count` distinct, valid, sample readings on the default topic pattern. */
 export function makeReadings(count: number, options: MakeReadingsOptions = {}): Reading[] {
   const tenant = options.tenantId ?? "factory1";
   const site = options.siteId ?? "line2";

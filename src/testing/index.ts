@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+export { type AnchorHarness, anchorConformance } from "./anchor-conformance.js";
 export {
   type MakeReadingsOptions,
   makeReading,
@@ -13,5 +14,11 @@ export {
   seedPayload,
   waitFor,
 } from "./fixtures.js";
+export { type ManualClock, manualClock } from "./manual-clock.js";
 export { type SourceHarness, sourceConformance } from "./source-conformance.js";
-export { expectBatchInvariant, type StoreHarness, storeConformance } from "./store-conformance.js";
+export {
+  type AuditedStore,
+  expectBatchInvariant,
+  type StoreHarness,
+  storeConformance,
+} from "./store-conformance.js";

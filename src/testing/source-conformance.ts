@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Source, SourceMessage, SourceStatus } from "../sources/source.js";
+import { expectCode } from "./expect-code.js";
 import { waitFor } from "./fixtures.js";
 
 /** What {@link sourceConformance} needs for each test. */
@@ -137,9 +138,9 @@ export function sourceConformance(name: string, makeHarness: () => Promise<Sourc
       expect(() => message.ack()).not.toThrow();
     });
 
-    it("refuses a second start", async () => {
+    it("refuses a second start with a LifecycleError ALREADY_STARTED", async () => {
       await startCollecting(harness.source, filter);
-      await expect(startCollecting(harness.source, filter)).rejects.toThrow();
+      await expectCode(startCollecting(harness.source, filter), "ALREADY_STARTED");
     });
 
     it("delivers nothing after stop, and what was acknowledged after stop comes again", async () => {

@@ -1,18 +1,16 @@
 import { describe, expect, it } from "vitest";
+import { merkleRootHex, type Store } from "../../src/adapter.js";
 import {
   type BatchSealedEvent,
   type Bridge,
   type BridgeOptions,
   createBridge,
-  createMemoryStoreData,
   InvalidOptionError,
-  memorySource,
-  memoryStore,
-  merkleRootHex,
   type RetryEvent,
-  verifyInclusion,
 } from "../../src/index.js";
-import { expectBatchInvariant, seedPayload, waitFor } from "../../src/testing/index.js";
+import { memorySource, memoryStore } from "../../src/memory.js";
+import { expectBatchInvariant, manualClock, seedPayload, waitFor } from "../../src/testing/index.js";
+import { verifyInclusion } from "../../src/verify.js";
 
 const topic = (device: string): string => `veep/factory1/line2/${device}/data`;
 
@@ -41,12 +39,20 @@ describe("createBridge options", () => {
     ["writeBuffer.maxMessages", { writeBuffer: { maxMessages: Number.NaN } }],
     ["writeBuffer.capacity", { writeBuffer: { maxMessages: 50, capacity: 10 } }],
     ["retry.maxDelayMs", { retry: { initialDelayMs: 500, maxDelayMs: 100 } }],
+    ["retry.initialDelayMs", { retry: { initialDelayMs: 0.5 } }],
+    ["retry.maxDelayMs", { retry: { maxDelayMs: 2 ** 31 } }],
     ["topic", { topic: "veep/{tenant}/{device}/data" }],
     ["maxPayloadBytes", { maxPayloadBytes: 0 }],
   ] as const)("names %s when it is invalid", (option, patch) => {
     const attempt = () => createBridge({ ...base(), ...patch } as BridgeOptions);
     expect(attempt).toThrow(InvalidOptionError);
     expect(attempt).toThrow(`\`${option}\``);
+  });
+
+  it("names memorySource's session when it is not another memory source's", () => {
+    const attempt = () => memorySource({ session: {} as never });
+    expect(attempt).toThrow(InvalidOptionError);
+    expect(attempt).toThrow("`session`");
   });
 
   it("names source and store when they are missing", () => {
@@ -77,6 +83,42 @@ describe("Bridge", () => {
     await bridge.stop();
   });
 
+  it("flush() returns under steady traffic, having stored what arrived before the call", async () => {
+    const source = memorySource();
+    const base = memoryStore();
+    let next = 0;
+    let traffic = true;
+    // Every commit brings more readings, so something always waits behind the commit in progress.
+    const store: Store = {
+      ...base,
+      async append(request) {
+        if (traffic) {
+          publishReadings(source, 3, "SENSOR_001", next);
+          next += 3;
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+        return base.append(request);
+      },
+    };
+    const bridge = createBridge({ source, store, writeBuffer: { maxMessages: 5, maxDelayMs: 1 } });
+    await bridge.start();
+    publishReadings(source, 20, "SENSOR_001", 1_000_000);
+    await waitFor(() => bridge.stats().received >= 20, "20 readings received");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), 2000);
+    });
+    const outcome = await Promise.race([bridge.flush().then(() => "flushed" as const), timeout]);
+    clearTimeout(timer);
+    traffic = false;
+    expect(outcome).toBe("flushed");
+    const early = [...base.data.messages.values()].filter(
+      (m) => (m.reading.payload.timestamp as number) >= 1_696_156_800 + 1_000_000,
+    );
+    expect(early, "the readings that arrived before flush()").toHaveLength(20);
+    await bridge.stop();
+  });
+
   it("never lets a batch exceed maxMessages and seals it when full", async () => {
     const source = memorySource();
     const store = memoryStore();
@@ -99,17 +141,20 @@ describe("Bridge", () => {
   });
 
   it("seals when maxAgeMs elapses after the batch's first message", async () => {
+    const clock = manualClock();
     const source = memorySource();
     const store = memoryStore();
-    const bridge = createBridge({ source, store, batch: { maxAgeMs: 80 } });
+    const bridge = createBridge({ source, store, clock, batch: { maxAgeMs: 60_000 } });
     const sealed = collectSealed(bridge);
     await bridge.start();
     publishReadings(source, 3);
+    await waitFor(() => bridge.stats().received === 3, "3 received");
+    await clock.advance(10); // the write buffer's delay
     await source.whenAllAcknowledged();
+    await clock.advance(59_000);
     expect(sealed).toHaveLength(0);
-    await waitFor(() => sealed.length === 1, "an age-sealed batch", 3000);
-    expect(sealed[0]?.reason).toBe("maxAge");
-    expect(sealed[0]?.messageCount).toBe(3);
+    await clock.advance(2_000);
+    expect(sealed.map((s) => [s.reason, s.messageCount])).toEqual([["maxAge", 3]]);
     await bridge.stop();
   });
 
@@ -210,7 +255,7 @@ describe("Bridge", () => {
   });
 
   it("resumes the open batch after a restart and continues it", async () => {
-    const data = createMemoryStoreData();
+    const data = memoryStore().data;
     const session = memorySource().session;
     const sourceA = memorySource({ session });
     const bridgeA = createBridge({ source: sourceA, store: memoryStore({ data }) });
@@ -237,7 +282,7 @@ describe("Bridge", () => {
   });
 
   it("marks a tampered open batch failed on start and opens a new one", async () => {
-    const data = createMemoryStoreData();
+    const data = memoryStore().data;
     const source = memorySource();
     const bridge = createBridge({ source, store: memoryStore({ data }) });
     await bridge.start();

@@ -1,17 +1,11 @@
 import { createHash } from "node:crypto";
 import { canonicalize } from "json-canonicalize";
 import { describe, expect, it } from "vitest";
-import {
-  type BatchSealedEvent,
-  createBridge,
-  createMemoryStoreData,
-  memorySource,
-  memoryStore,
-  merkleRootHex,
-  type RejectionReason,
-  verifyInclusion,
-} from "../../src/index.js";
+import { merkleRootHex } from "../../src/adapter.js";
+import { type BatchSealedEvent, createBridge, type RejectionReason } from "../../src/index.js";
+import { memorySource, memoryStore } from "../../src/memory.js";
 import { expectBatchInvariant, seedPayload, waitFor } from "../../src/testing/index.js";
+import { verifyInclusion } from "../../src/verify.js";
 
 const DEVICES = 10;
 const PER_DEVICE = 1000;
@@ -21,16 +15,20 @@ type Bad = { topic: string; payload: string | Uint8Array; reason: RejectionReaso
 function badInputs(device: string, n: number): Bad[] {
   const topic = `veep/factory1/line2/${device}/data`;
   return [
-    { topic, payload: new Uint8Array([0x7b, 0xc3, 0x28, 0x7d]), reason: "invalid_utf8" },
-    { topic, payload: `{"deviceId":"${device}",`, reason: "invalid_json" },
-    { topic, payload: "", reason: "invalid_json" },
+    { topic, payload: new Uint8Array([0x7b, 0xc3, 0x28, 0x7d, n & 0x7f]), reason: "invalid_utf8" },
+    { topic, payload: `{"deviceId":"${device}","n":${n},`, reason: "invalid_json" },
+    { topic, payload: " ".repeat(n / 100), reason: "invalid_json" },
     { topic, payload: `[${n}]`, reason: "not_an_object" },
-    { topic, payload: `{"deviceId":"${device}","v":9007199254740993}`, reason: "unsafe_integer" },
-    { topic, payload: `{"deviceId":"${device}","s":"a\\u0000b"}`, reason: "nul_character" },
-    { topic, payload: `{"deviceId":"${device}","s":"\\ud800"}`, reason: "lone_surrogate" },
+    { topic, payload: `{"deviceId":"${device}","n":${n},"v":9007199254740993}`, reason: "unsafe_integer" },
+    { topic, payload: `{"deviceId":"${device}","n":${n},"s":"a\\u0000b"}`, reason: "nul_character" },
+    { topic, payload: `{"deviceId":"${device}","n":${n},"s":"\\ud800"}`, reason: "lone_surrogate" },
     { topic, payload: JSON.stringify({ deviceId: "SOMEONE_ELSE", n }), reason: "device_mismatch" },
     { topic: `veep/factory1/${device}/data`, payload: JSON.stringify({ n }), reason: "topic_mismatch" },
-    { topic, payload: JSON.stringify({ deviceId: device, pad: "x".repeat(300_000) }), reason: "too_large" },
+    {
+      topic,
+      payload: JSON.stringify({ deviceId: device, n, pad: "x".repeat(300_000) }),
+      reason: "too_large",
+    },
     { topic, payload: JSON.stringify({ deviceId: device, kwh: -1, n }), reason: "validation_failed" },
     {
       topic: `veep/factory1/line2/${"D".repeat(101)}/data`,
@@ -126,7 +124,7 @@ function independentHash(payload: string): string {
 describe("end to end on memory adapters with a crash", () => {
   it("loses nothing and stores nothing twice when the bridge dies mid-stream and restarts on the same session", async () => {
     const session = memorySource().session;
-    const data = createMemoryStoreData();
+    const data = memoryStore().data;
     const payloads: Array<{ topic: string; payload: string }> = [];
     for (let i = 0; i < 3000; i++) {
       const device = `SENSOR_${String((i % 10) + 1).padStart(3, "0")}`;

@@ -1,23 +1,13 @@
 // Review tests: each one demonstrates a defect in the bridge core. They are expected to FAIL
 // until the defect is fixed.
 import { describe, expect, it } from "vitest";
+import type { Source, SourceHandlers, Store } from "../../src/adapter.js";
 import { createNodeHasher, verifyInclusion } from "../../src/hashing/index.js";
-import {
-  type BatchSealedEvent,
-  type Bridge,
-  createBridge,
-  createMemoryStoreData,
-  type MemoryStore,
-  memorySource,
-  memoryStore,
-  type Source,
-  type SourceHandlers,
-  type Store,
-} from "../../src/index.js";
-import { seedPayload, waitFor } from "../../src/testing/index.js";
+import { type BatchSealedEvent, type Bridge, createBridge } from "../../src/index.js";
+import { type MemoryStore, memorySource, memoryStore } from "../../src/memory.js";
+import { manualClock, seedPayload, waitFor } from "../../src/testing/index.js";
 
 const topic = (device: string): string => `veep/factory1/line2/${device}/data`;
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const TIMEOUT = Symbol("timeout");
 
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
@@ -84,6 +74,45 @@ describe("Bridge after an ambiguous commit (reply lost after COMMIT)", () => {
     expect(stats.stored).toBe(6);
   });
 
+  it("reports a batch sealed by an append whose reply was lost as sealed, and its messages as stored", async () => {
+    const base = memoryStore();
+    let lose = 1;
+    const store: Store = {
+      ...base,
+      async append(request) {
+        const result = await base.append(request);
+        if (lose-- > 0) throw new Error("connection terminated after COMMIT");
+        return result;
+      },
+    };
+    const source = memorySource();
+    const bridge = createBridge({
+      source,
+      store,
+      batch: { maxMessages: 3 },
+      retry: { initialDelayMs: 5, maxDelayMs: 5 },
+    });
+    bridge.on("error", () => undefined);
+    const sealed = collectSealed(bridge);
+    await bridge.start();
+    publish(source, 3);
+    expect(await within(source.whenAllAcknowledged(), 2000)).not.toBe(TIMEOUT);
+    publish(source, 2, 100);
+    expect(await within(source.whenAllAcknowledged(), 2000)).not.toBe(TIMEOUT);
+    const stats = bridge.stats();
+    await forceStop(bridge, source);
+    const [first] = [...base.data.batches.values()].filter((b) => b.status === "complete");
+    expect(sealed.map((e) => [e.batchId, e.messageCount, e.batchHash])).toEqual([
+      [first!.batchId, 3, first!.batchHash],
+    ]);
+    expect(base.data.messages.size).toBe(5);
+    expect({ stored: stats.stored, duplicates: stats.duplicates, sealed: stats.sealedBatches }).toEqual({
+      stored: 5,
+      duplicates: 0,
+      sealed: 1,
+    });
+  });
+
   it("recognises a seal that committed although its reply was lost", async () => {
     const base = memoryStore();
     let lose = 1;
@@ -129,7 +158,7 @@ describe("Bridge batch limits", () => {
   });
 
   it("keeps counting a resumed batch's bytes toward batch.maxBytes", async () => {
-    const data = createMemoryStoreData();
+    const data = memoryStore().data;
     const maxBytes = Math.floor(payloadBytes * 3.5);
     const sourceA = memorySource();
     const bridgeA = createBridge({ source: sourceA, store: memoryStore({ data }), batch: { maxBytes } });
@@ -155,27 +184,38 @@ describe("Bridge batch limits", () => {
   });
 
   it("seals a resumed batch maxAgeMs after its first message, not after the restart", async () => {
-    const data = createMemoryStoreData();
-    const maxAgeMs = 400;
+    const clock = manualClock();
+    const data = memoryStore().data;
+    const maxAgeMs = 60_000;
     const sourceA = memorySource();
-    const bridgeA = createBridge({ source: sourceA, store: memoryStore({ data }), batch: { maxAgeMs } });
+    const bridgeA = createBridge({
+      source: sourceA,
+      store: memoryStore({ data }),
+      clock,
+      batch: { maxAgeMs },
+    });
     await bridgeA.start();
     publish(sourceA, 2);
+    await waitFor(() => bridgeA.stats().received === 2, "2 received");
+    await clock.advance(10);
     await sourceA.whenAllAcknowledged();
-    const firstAt = Date.now();
     await bridgeA.stop();
-    await sleep(250);
+    await clock.advance(40_000); // down for 40 s
 
     const sourceB = memorySource();
-    const bridgeB = createBridge({ source: sourceB, store: memoryStore({ data }), batch: { maxAgeMs } });
-    let sealedAt = 0;
-    bridgeB.on("batch:sealed", () => {
-      sealedAt = Date.now();
+    const bridgeB = createBridge({
+      source: sourceB,
+      store: memoryStore({ data }),
+      clock,
+      batch: { maxAgeMs },
     });
+    const sealed = collectSealed(bridgeB);
     await bridgeB.start();
-    await waitFor(() => sealedAt > 0, "age seal", 2000);
+    await clock.advance(18_000); // 58 s after the first message: not yet
+    expect(sealed).toHaveLength(0);
+    await clock.advance(3_000); // 61 s: due, although the restarted bridge has run only 21 s
+    expect(sealed.map((s) => [s.reason, s.messageCount])).toEqual([["maxAge", 2]]);
     await bridgeB.stop();
-    expect(sealedAt - firstAt, "age of the batch when sealed").toBeLessThan(maxAgeMs + 100);
   });
 
   it("refuses batch.maxAgeMs above 2^31-1 ms, naming batch.maxAgeMs", () => {
@@ -211,13 +251,19 @@ describe("Bridge batch limits", () => {
 describe("Bridge stop() and retries", () => {
   it("bounds stop({ timeoutMs }) even when an append hangs", async () => {
     const base = memoryStore();
-    const store: Store = { ...base, append: () => new Promise(() => undefined) };
+    let appending = false;
+    const store: Store = {
+      ...base,
+      append: () => {
+        appending = true;
+        return new Promise(() => undefined);
+      },
+    };
     const source = memorySource();
     const bridge = createBridge({ source, store });
     await bridge.start();
     publish(source, 1);
-    await waitFor(() => bridge.stats().received === 1, "1 received");
-    await sleep(30);
+    await waitFor(() => appending, "the append to hang");
     const result = await within(bridge.stop({ timeoutMs: 100 }), 1500);
     await source.stop();
     expect(result, "stop({ timeoutMs: 100 }) still pending after 1.5 s").not.toBe(TIMEOUT);
@@ -230,7 +276,8 @@ describe("Bridge stop() and retries", () => {
     const bridge = createBridge({
       source,
       store,
-      batch: { maxMessages: 5 },
+      // A byte limit, not a count: a batch full by count is sealed within its last append.
+      batch: { maxBytes: payloadBytes * 5 + 10 },
       writeBuffer: { maxMessages: 11, maxDelayMs: 10_000, capacity: 100 },
       retry: { initialDelayMs: 1000, maxDelayMs: 1000 },
     });
@@ -240,8 +287,8 @@ describe("Bridge stop() and retries", () => {
       if (r.operation === "seal") sealRetry = true;
     });
     await bridge.start();
-    publish(source, 5, 0);
     source.publish(topic("SENSOR_001"), "[1]");
+    publish(source, 5, 0);
     publish(source, 5, 5);
     await waitFor(() => sealRetry, "a seal retry");
     await bridge.stop({ timeoutMs: 50 }).catch(() => undefined);
@@ -276,7 +323,6 @@ describe("Bridge stop() and retries", () => {
       await bridge.start();
       publish(source, 1);
       await source.whenAllAcknowledged();
-      await sleep(20);
       await bridge.stop();
     } finally {
       process.off("warning", onWarning);
@@ -285,7 +331,7 @@ describe("Bridge stop() and retries", () => {
   });
 
   it("leaves nothing running after a failed start", async () => {
-    const data = createMemoryStoreData();
+    const data = memoryStore().data;
     const sourceA = memorySource();
     const bridgeA = createBridge({ source: sourceA, store: memoryStore({ data }) });
     await bridgeA.start();
@@ -302,32 +348,38 @@ describe("Bridge stop() and retries", () => {
       resume: () => undefined,
       stop: async () => undefined,
     };
+    const clock = manualClock();
     const bridgeB = createBridge({
       source: broken,
       store: memoryStore({ data }),
+      clock,
       batch: { maxAgeMs: 200 },
       retry: { initialDelayMs: 10, maxDelayMs: 10 },
     });
     const errors: string[] = [];
     bridgeB.on("error", (e) => errors.push(e.message));
-    await expect(bridgeB.start()).rejects.toThrow();
+    await expect(bridgeB.start()).rejects.toMatchObject({ code: "CONNECTION_ERROR" });
     await bridgeB.stop();
+    expect(clock.pending, "timers left behind by a failed start").toBe(0);
     const before = errors.length;
-    await sleep(400);
+    await clock.advance(10_000);
     expect(errors.slice(before), "errors emitted after start() failed and stop() resolved").toEqual([]);
   });
 });
 
 describe("Bridge start-up", () => {
   it("delivers messages after a seal retry during resume at start", async () => {
-    const data = createMemoryStoreData();
+    const clock = manualClock();
+    const data = memoryStore().data;
     const sourceA = memorySource();
-    const bridgeA = createBridge({ source: sourceA, store: memoryStore({ data }) });
+    const bridgeA = createBridge({ source: sourceA, store: memoryStore({ data }), clock });
     await bridgeA.start();
     publish(sourceA, 2);
+    await waitFor(() => bridgeA.stats().received === 2, "2 received");
+    await clock.advance(10);
     await sourceA.whenAllAcknowledged();
     await bridgeA.stop();
-    await sleep(120);
+    await clock.advance(120);
 
     const storeB = memoryStore({ data });
     storeB.failNext(1, new Error("database restarting"), "sealBatch");
@@ -335,14 +387,20 @@ describe("Bridge start-up", () => {
     const bridgeB = createBridge({
       source: sourceB,
       store: storeB,
+      clock,
       batch: { maxAgeMs: 100 },
       retry: { initialDelayMs: 10, maxDelayMs: 10 },
     });
     bridgeB.on("error", () => undefined);
     const sealed = collectSealed(bridgeB);
-    await bridgeB.start();
+    const starting = bridgeB.start();
+    await waitFor(() => clock.pending > 0, "the seal retry's backoff");
+    await clock.advance(20);
+    await starting;
     expect(sealed).toHaveLength(1);
     publish(sourceB, 3, 100);
+    await waitFor(() => bridgeB.stats().received === 3, "3 received");
+    await clock.advance(10);
     const acked = await within(sourceB.whenAllAcknowledged(), 1000);
     await forceStop(bridgeB, sourceB);
     expect(acked, "messages published after start are never delivered").not.toBe(TIMEOUT);
@@ -387,7 +445,7 @@ describe("Bridge and throwing listeners", () => {
     });
     await bridge.start();
     source.publish(topic("SENSOR_001"), "[1]");
-    await sleep(200);
+    await source.whenAllAcknowledged();
     const letters = store.data.deadLetters.length;
     await forceStop(bridge, source);
     expect(letters, "dead letters for ONE bad payload").toBe(1);
@@ -399,7 +457,7 @@ describe("memory store and lifecycle edges", () => {
     const hasher = createNodeHasher("sha3-256");
     const source = memorySource();
     const store = memoryStore({ hasher });
-    const bridge = createBridge({ source, store, hasher });
+    const bridge = createBridge({ source, store });
     await bridge.start();
     publish(source, 5);
     await source.whenAllAcknowledged();
@@ -433,7 +491,6 @@ describe("memory store and lifecycle edges", () => {
     };
     const bridge = createBridge({ source: hanging, store: memoryStore() });
     void bridge.start().catch(() => undefined);
-    await sleep(10);
     const result = await within(bridge.stop({ timeoutMs: 100 }), 1000);
     expect(result, "stop() waits for start() with no bound").not.toBe(TIMEOUT);
   });

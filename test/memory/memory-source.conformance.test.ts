@@ -1,4 +1,4 @@
-import { type MemorySource, memorySource } from "../../src/index.js";
+import { type MemorySource, memorySource } from "../../src/memory.js";
 import { sourceConformance } from "../../src/testing/index.js";
 
 sourceConformance("memorySource", async () => {

@@ -1,8 +1,8 @@
-import { createMemoryStoreData, memoryStore } from "../../src/index.js";
+import { memoryStore } from "../../src/memory.js";
 import { storeConformance } from "../../src/testing/index.js";
 
 storeConformance("memoryStore", async () => {
-  const data = createMemoryStoreData();
+  const data = memoryStore().data;
   return {
     store: memoryStore({ data }),
     reopen: async () => memoryStore({ data }),

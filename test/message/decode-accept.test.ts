@@ -10,14 +10,14 @@ import {
   SEED_TOPIC,
 } from "./fixtures.js";
 
-const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 function decodeText(text: string, topic = SEED_TOPIC) {
   return createDecoder().decode({ topic, payload: bytes(text), receivedAt: RECEIVED_AT });
 }
 
 describe("createDecoder: accepted payloads", () => {
-  it("decodes the seed payload into a reading with the topic's ids and its firmware version", () => {
+  it("decodes the sample payload into a reading with the topic's ids and its firmware version", () => {
     const payload = bytes(SEED_PAYLOAD_TEXT);
     const reading = expectReading(
       createDecoder().decode({ topic: SEED_TOPIC, payload, receivedAt: RECEIVED_AT }),
@@ -32,8 +32,16 @@ describe("createDecoder: accepted payloads", () => {
       payload: JSON.parse(SEED_PAYLOAD_TEXT),
     });
     expect(reading.receivedAt).toBe(RECEIVED_AT);
-    expect(reading.messageId).toMatch(UUID_V4);
+    expect(reading.messageId).toMatch(UUID_V7);
     expect(reading.rawPayload).toBe(payload);
+  });
+
+  it("carries the transport's redelivery flag into the reading, and only when it is set", () => {
+    const decoder = createDecoder();
+    const input = { topic: SEED_TOPIC, payload: bytes(SEED_PAYLOAD_TEXT), receivedAt: RECEIVED_AT };
+    expect(expectReading(decoder.decode({ ...input, redelivered: true })).redelivered).toBe(true);
+    expect("redelivered" in expectReading(decoder.decode({ ...input, redelivered: false }))).toBe(false);
+    expect("redelivered" in expectReading(decoder.decode(input))).toBe(false);
   });
 
   it("hashes the RFC 8785 canonical JSON with SHA-256, as an outside verifier computes it", () => {

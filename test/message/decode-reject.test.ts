@@ -18,6 +18,29 @@ describe("createDecoder: rejections", () => {
     expect(rejection.receivedAt).toBe(RECEIVED_AT);
   });
 
+  describe("details", () => {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what must not appear
+    const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+    it.each([
+      [
+        "a JSON parse error quoting the text",
+        "\u001b[2J\u001b]0;pwned\u0007\n2025-01-01 forged",
+        "invalid_json",
+      ],
+      ["a payload deviceId", '{"deviceId":"\u009b31m\u202eevil"}', "device_mismatch"],
+    ] as const)("write control characters of %s as escapes", (_, text, reason) => {
+      const detail = expectRejection(decode(text), reason).detail;
+      expect(detail).not.toMatch(CONTROLS);
+      expect(detail).toMatch(/\\u(001b|009b)/);
+    });
+
+    it("write control characters of a validator's refusal as escapes", () => {
+      const validate = () => "bad value\r\n\u001b[1mforged";
+      const detail = expectRejection(decode("{}", SEED_TOPIC, { validate }), "validation_failed").detail;
+      expect(detail).toBe("bad value\\u000d\\u000a\\u001b[1mforged");
+    });
+  });
+
   describe("too_large", () => {
     it("refuses a 300 KiB payload by its byte length, before looking at the topic", () => {
       const text = `{"blob":"${"x".repeat(300 * 1024)}"}`;
@@ -134,6 +157,25 @@ describe("createDecoder: rejections", () => {
       const depth = 30_000;
       const text = '{"a":'.repeat(depth) + "1" + "}".repeat(depth);
       expect(expectRejection(decode(text), "invalid_json").detail).toMatch(/nested too deeply/);
+    });
+
+    it.each([
+      ["arrays", "[", "]"],
+      ["objects", '{"k":', "}"],
+    ])(
+      "accepts 1000 nested arrays and objects and refuses 1001 (%s), whatever the call stack",
+      (_, open, close) => {
+        const nested = (n: number) => `{"d":${open.repeat(n - 1)}0${close.repeat(n - 1)}}`;
+        expect(decode(nested(1000)).ok).toBe(true);
+        const detail = expectRejection(decode(nested(1001)), "invalid_json").detail;
+        expect(detail).toMatch(/nested too deeply: more than 1000 arrays and objects/);
+      },
+    );
+
+    it("does not count brackets inside strings, escaped quotes included, towards the nesting", () => {
+      const text = `{"s":"\\\\\\"${"[{".repeat(3000)}","t":"\\\\"}`;
+      expect(JSON.parse(text)).toEqual({ s: `\\"${"[{".repeat(3000)}`, t: "\\" });
+      expect(decode(text).ok).toBe(true);
     });
   });
 

@@ -18,7 +18,7 @@ function optionError(options: unknown): InvalidOptionError {
 }
 
 describe("createDecoder options", () => {
-  it("defaults to the seed topic pattern and 256 KiB", () => {
+  it("defaults to the documented topic pattern and 256 KiB", () => {
     const decoder = createDecoder();
     expect(decoder.topicPattern.pattern).toBe(DEFAULT_TOPIC_PATTERN);
     expect(decoder.topicPattern.filter).toBe("veep/+/+/+/data");

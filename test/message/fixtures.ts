@@ -3,7 +3,7 @@ import { canonicalize } from "json-canonicalize";
 import { expect } from "vitest";
 import type { DecodeResult, Reading, Rejection, RejectionReason } from "../../src/message/index.js";
 
-/** The seed's topic (§4.2) and its JSON payload (§3.2), byte for byte as the document shows it. */
+/** The documented sample topic and its sample JSON payload, byte for byte. */
 export const SEED_TOPIC = "veep/factory1/line2/SENSOR_001/data";
 export const SEED_PAYLOAD_TEXT = `{
   "deviceId": "SENSOR_001",

@@ -33,7 +33,7 @@ describe("parseTopicPattern", () => {
     });
   });
 
-  it("matches a seed topic into tenant, site and device", () => {
+  it("matches a sample topic into tenant, site and device", () => {
     const match = parseTopicPattern(DEFAULT_TOPIC_PATTERN).match("veep/factory1/line2/SENSOR_001/data");
     expect(match).toEqual({
       tenantId: "factory1",

@@ -1,8 +1,5 @@
 export {
-  createMemoryStoreData,
-  type MemoryBatchRow,
-  type MemoryDeviceRow,
-  type MemoryMessageRow,
+  type MemoryBatchAnchorState,
   type MemoryStore,
   type MemoryStoreData,
   type MemoryStoreOptions,
