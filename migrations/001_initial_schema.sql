@@ -1,14 +1,16 @@
--- 001_initial_schema.sql — the seed data model (seed-data-model.md §3), exactly, with its defects fixed.
+-- 001_initial_schema.sql — the three tables (devices, batches, messages) of the reference schema,
+-- exactly, with its defects fixed (docs/schema.md).
 --
--- Tables, columns, types, defaults, CHECK constraints and the 12 indexes (3 primary keys + 9 named
--- indexes, the GIN index on messages.raw_data included) are the seed's. Fixes, each deliberate:
---   1. Order: the seed creates `messages` before `devices` although messages references devices.
+-- Tables, columns, types, defaults, CHECK constraints and the 13 indexes (3 primary keys + 10 named
+-- indexes, the GIN index on messages.raw_data included) are the reference schema's. Fixes, each
+-- deliberate:
+--   1. Order: the reference creates `messages` before `devices` although messages references devices.
 --      Here devices, then batches, then messages.
---   2. Double foreign key: the seed declares messages.batch_id both inline
+--   2. Double foreign key: the reference declares messages.batch_id both inline
 --      (`REFERENCES batches(batch_id) ON DELETE CASCADE`) and as `CONSTRAINT fk_batch` without
---      cascade: two foreign keys, the second of which blocks the cascade seed §6.1 requires.
---      Here exactly one, named fk_batch, WITH ON DELETE CASCADE.
---   3. The seed's script (§9.1) runs CREATE DATABASE and \c inside the migration. A migration runs
+--      cascade: two foreign keys, the second of which blocks the cascade (deleting a batch deletes
+--      its messages). Here exactly one, named fk_batch, WITH ON DELETE CASCADE.
+--   3. The reference script runs CREATE DATABASE and \c inside the migration. A migration runs
 --      inside the target database; creating it is a separate, optional step (createDatabase()).
 -- gen_random_uuid() is built into PostgreSQL 13+, so no extension is needed.
 

@@ -1,4 +1,4 @@
--- 002_seed_data.sql — the seed's test devices (seed-data-model.md §9.2).
+-- 002_seed_data.sql — three sample devices (SENSOR_001, SENSOR_002, SENSOR_003) for trying things out.
 -- veep-bridge:opt-in seed
 -- Applied only when asked for: migrate({ seed: true }) or postgresStore({ migrate: { seed: true } }).
 -- Batches and messages are not seeded: the bridge creates them.

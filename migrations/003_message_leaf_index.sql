@@ -4,7 +4,7 @@
 -- must be stored, not inferred from received_at (ties, clock skew). leaf_index is written with the
 -- message and never changed. Invariant at every commit: a batch's messages have leaf_index
 -- 0..message_count-1 without gaps. The unique constraint forbids two messages at one position (its
--- index also serves ordered reads of a batch's leaves). The column is nullable only because the seed
+-- index also serves ordered reads of a batch's leaves). The column is nullable only because the schema
 -- allows messages without a batch (batch_id NULL); veep-bridge always writes both.
 
 ALTER TABLE messages

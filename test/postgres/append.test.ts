@@ -229,7 +229,7 @@ describe("PostgresStore.append failures", () => {
           const query = client.query.bind(client) as (config: unknown) => Promise<unknown>;
           return Object.assign(client, {
             query: (config: PgQueryConfig) =>
-              kill && config.name === "veep_advance_batch"
+              kill && config.name === "veep_insert_dead_letters"
                 ? fx.sql.query("SELECT pg_terminate_backend($1)", [pid]).then(() => query(config))
                 : query(config),
           }) as never;

@@ -10,7 +10,7 @@ export interface ColumnInfo {
   default: string | null;
 }
 
-/** Columns of the seed's three tables (and any others given), by table then position. */
+/** Columns of the three original tables (and any others given), by table then position. */
 export async function columns(
   sql: pg.Client,
   tables = ["batches", "devices", "messages"],

@@ -1,16 +1,15 @@
-import { appendFile, cp, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { appendFile, cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   defaultMigrationsDirectory,
-  MIGRATIONS_TABLE,
   MigrationError,
   migrate,
   postgresStore,
-  readMigrationFiles,
 } from "../../src/stores/postgres/index.js";
+import { MIGRATIONS_TABLE, readMigrationFiles } from "../../src/stores/postgres/migrations/index.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 
 const REQUIRED = [
@@ -20,6 +19,14 @@ const REQUIRED = [
   "005_dead_letters.sql",
   "006_batch_failure_reason.sql",
   "007_dedup_per_device.sql",
+  "008_dead_letter_dedup.sql",
+  "009_batch_owner.sql",
+  "010_blockchain_anchoring.sql",
+  "011_device_signatures.sql",
+  "012_anchor_aggregation.sql",
+  "013_partition_messages.sql",
+  "014_device_minute_counts.sql",
+  "015_archival.sql",
 ];
 
 describe("migrations", () => {
@@ -30,6 +37,8 @@ describe("migrations", () => {
   beforeEach(async () => {
     db = await createTestDatabase("vbmig");
     pool = new pg.Pool({ connectionString: db.url });
+    // Dropping the database terminates any backend still closing: not this test's failure.
+    pool.on("error", () => undefined);
     dir = await mkdtemp(join(tmpdir(), "veep-migrations-"));
     await cp(defaultMigrationsDirectory(), dir, { recursive: true });
   });
@@ -49,7 +58,23 @@ describe("migrations", () => {
     const files = await readdir(defaultMigrationsDirectory());
     expect(files).toEqual(expect.arrayContaining([...REQUIRED, "002_seed_data.sql"]));
     const parsed = readMigrationFiles();
-    expect(parsed.map((f) => f.optIn)).toEqual([false, true, false, false, false, false, false]);
+    expect(parsed.map((f) => f.optIn)).toEqual([
+      false,
+      true,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
     expect(parsed[0]?.checksum).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -71,6 +96,7 @@ describe("migrations", () => {
 
   it("is safe when two processes migrate at once (advisory lock): one applies, the other finds nothing to do", async () => {
     const other = new pg.Pool({ connectionString: db.url });
+    other.on("error", () => undefined);
     try {
       const results = await Promise.all([migrate(pool), migrate(other), migrate(pool), migrate(other)]);
       const applied = results.map((r) => r.applied.length).sort();
@@ -81,7 +107,7 @@ describe("migrations", () => {
     }
   });
 
-  it("applies the seed's three devices only on opt-in", async () => {
+  it("applies the three sample devices only on opt-in", async () => {
     await migrate(pool);
     expect((await pool.query("SELECT count(*)::int AS n FROM devices")).rows[0].n).toBe(0);
     const seeded = await migrate(pool, { seed: true });
@@ -107,6 +133,21 @@ describe("migrations", () => {
     await store.close();
   });
 
+  it("accepts a database migrated with the earlier text of a file whose comments were reworded", async () => {
+    await migrate(pool);
+    const earlier = readMigrationFiles().find((f) => f.earlierChecksums.length > 0)!;
+    await pool.query(`UPDATE ${MIGRATIONS_TABLE} SET checksum = $1 WHERE version = $2`, [
+      earlier.earlierChecksums[0],
+      earlier.version,
+    ]);
+    expect((await migrate(pool)).applied).toEqual([]);
+    await pool.query(`UPDATE ${MIGRATIONS_TABLE} SET checksum = $1 WHERE version = $2`, [
+      "0".repeat(64),
+      earlier.version,
+    ]);
+    await expect(migrate(pool)).rejects.toThrow(`${earlier.name} was changed`);
+  });
+
   it("applies nothing of a call when one file fails", async () => {
     await writeFile(join(dir, "099_broken.sql"), "CREATE TABLE broken (;\n");
     const error = await migrate(pool, { directory: dir }).catch((e: unknown) => e);
@@ -116,6 +157,23 @@ describe("migrations", () => {
       `SELECT to_regclass('messages') AS messages, to_regclass('${MIGRATIONS_TABLE}') AS recorded`,
     );
     expect(rows[0]).toEqual({ messages: null, recorded: null });
+  });
+
+  it("tolerates a gap in the numbers: a file numbered into the gap later is applied after the higher ones", async () => {
+    // As a database migrated to 015 before 012 shipped: 012 arrives later and is applied then.
+    const gap = "012_anchor_aggregation.sql";
+    const text = await readFile(join(dir, gap), "utf8");
+    await rm(join(dir, gap));
+    await migrate(pool, { directory: dir });
+    expect(await recorded()).not.toContain(gap);
+    await writeFile(join(dir, gap), text);
+    const later = await migrate(pool, { directory: dir });
+    expect(later.applied).toEqual([gap]);
+    const { rows } = await pool.query<{ name: string }>(
+      `SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY applied_at, version`,
+    );
+    expect(rows.map((r) => r.name).slice(-2)).toEqual(["015_archival.sql", gap]);
+    expect(await recorded()).toContain(gap);
   });
 
   it("refuses a database migrated by a newer version", async () => {

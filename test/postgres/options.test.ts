@@ -1,12 +1,8 @@
 import { inspect } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { InvalidOptionError, StoreError } from "../../src/errors.js";
-import {
-  POOL_DEFAULTS,
-  postgresStore,
-  redactConnectionString,
-  resolvePoolConfig,
-} from "../../src/stores/postgres/index.js";
+import { postgresStore, redactConnectionString } from "../../src/stores/postgres/index.js";
+import { POOL_DEFAULTS, resolvePoolConfig } from "../../src/stores/postgres/options.js";
 import { createTestDatabase } from "../support/database.js";
 
 const catchError = (fn: () => unknown): unknown => {
@@ -25,7 +21,7 @@ describe("postgresStore options", () => {
     else process.env.DATABASE_URL = saved;
   });
 
-  it("defaults exactly as the seed's §11 pool settings", () => {
+  it("defaults exactly as the documented pool settings", () => {
     expect(resolvePoolConfig({}, {})).toEqual({
       host: "localhost",
       port: 5432,
@@ -147,7 +143,7 @@ describe("postgresStore options", () => {
       process.env.DATABASE_URL = db.url;
       const store = postgresStore();
       await store.open();
-      expect(await store.getRecentBatches()).toEqual([]);
+      expect(await store.getRecentBatches()).toEqual({ items: [], nextCursor: null });
       await store.close();
     } finally {
       await db.drop();

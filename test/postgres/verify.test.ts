@@ -75,7 +75,16 @@ describe("PostgresStore proofs and verification", () => {
   it("verifyAll: streams every batch through a cursor and reports progress", async () => {
     const progress: VerificationProgress[] = [];
     const report = await fx.store.verifyAll({ fetchSize: 4, onProgress: (p) => progress.push(p) });
-    expect(report).toEqual({ ok: true, batches: 2, messages: 18, failedBatches: 0, firstFailure: null });
+    expect(report).toEqual({
+      ok: true,
+      batches: 2,
+      messages: 18,
+      failedBatches: 0,
+      prunedBatches: 0,
+      firstFailure: null,
+      signaturesChecked: 0,
+      signaturesFlagged: 0,
+    });
     expect(progress.length).toBeGreaterThanOrEqual(5);
     expect(progress.at(-1)?.messages).toBe(18);
   });

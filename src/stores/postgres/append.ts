@@ -3,9 +3,17 @@ import type { Reading, Rejection } from "../../message/types.js";
 import { duplicateKey } from "../duplicate-key.js";
 import type { AppendRequest, AppendResult, BatchAppendPlan } from "../store.js";
 import { insertDeadLetters } from "./dead-letters.js";
-import { upsertDevicesStatement } from "./devices.js";
-import { isConcurrentDuplicate, isRetryable, isRowRefusal, sqlState, toStoreError } from "./errors.js";
-import type { MessageWriter } from "./message-writer.js";
+import { deviceMinuteValues, deviceValues } from "./devices.js";
+import {
+  isConcurrentDuplicate,
+  isMissingPartition,
+  isRetryable,
+  isRowRefusal,
+  sqlState,
+  toStoreError,
+} from "./errors.js";
+import { insertSignatureVerifications, type MessageWriter } from "./message-writer.js";
+import { lookbackRange, type PartitionInterval, partitionStart } from "./partitions.js";
 import type { PgPoolClientLike, PgPoolLike } from "./pg-types.js";
 import { SQL, statement } from "./sql.js";
 import { inTransaction } from "./transaction.js";
@@ -20,6 +28,32 @@ const MAX_ATTEMPTS = 3;
 interface LockedBatch {
   readonly exists: boolean;
   readonly messageCount: number;
+}
+
+/** The first attempt's plan did not continue the stored batch: retry with the batch row locked and read. */
+class StalePlan extends Error {
+  constructor() {
+    super("the open batch moved on");
+  }
+}
+
+/** A reading of the first attempt has a copy in an earlier partition: retry with the look-up. */
+class StoredEarlier extends Error {
+  constructor() {
+    super("a reading is stored in an earlier partition");
+  }
+}
+
+/** How an append finds copies across the time partitions of `messages`, and makes missing ones. */
+export interface AppendPartitioning {
+  /** The partitions' span. */
+  readonly interval: PartitionInterval;
+  /** Earlier partitions searched for a copy (see `PostgresPartitionOptions.lookback`). */
+  readonly lookback: number;
+  /** How far back a reading flagged as a redelivery is searched (see `PostgresPartitionOptions`). */
+  readonly redeliveryWindowMs: number;
+  /** Creates the partitions that take these times; rejects when it may not (an external manager). */
+  ensure(times: readonly Date[]): Promise<void>;
 }
 
 /** A statement of the row writes failed because PostgreSQL refused some row's content. */
@@ -48,6 +82,47 @@ interface AppendContext {
   readonly request: AppendRequest;
   readonly batch: LockedBatch;
   readonly writer: MessageWriter;
+  readonly partitions: AppendPartitioning;
+}
+
+/** The earliest and latest `receivedAt` of `readings` (undefined when there are none). */
+function timeSpan(readings: readonly Reading[]): { from: Date; to: Date } | undefined {
+  if (readings.length === 0) return undefined;
+  let from = readings[0]!.receivedAt;
+  let to = from;
+  for (const { receivedAt } of readings) {
+    if (receivedAt < from) from = receivedAt;
+    if (receivedAt > to) to = receivedAt;
+  }
+  return { from, to };
+}
+
+/**
+ * Where stored copies of `readings` may be, before the partitions they are written into: the
+ * `lookback` partitions before them, reaching back `redeliveryWindowMs` for readings flagged as
+ * redeliveries. Undefined when there is nowhere to look.
+ */
+function earlierRange(
+  readings: readonly Reading[],
+  partitions: AppendPartitioning,
+): { readonly from: Date; readonly to: Date } | undefined {
+  const span = timeSpan(readings);
+  if (span === undefined) return undefined;
+  const range = lookbackRange(span.from, span.to, partitions.interval, partitions.lookback);
+  const redelivered = timeSpan(readings.filter((r) => r.redelivered === true));
+  const from =
+    redelivered === undefined
+      ? range.from
+      : new Date(Math.min(range.from.getTime(), redelivered.from.getTime() - partitions.redeliveryWindowMs));
+  return from < range.to ? { from, to: range.to } : undefined;
+}
+
+/** Where the readings' copies may be stored: the look-back window up to now (see `earlierRange`). */
+function searchFrom(readings: readonly Reading[], partitions: AppendPartitioning): Date {
+  const span = timeSpan(readings);
+  if (span === undefined) return new Date(0);
+  const earlier = earlierRange(readings, partitions);
+  return earlier?.from ?? partitionStart(span.from, partitions.interval);
 }
 
 /**
@@ -58,11 +133,13 @@ async function lockBatchAndFindStored(
   client: PgPoolClientLike,
   request: AppendRequest,
   findStored: boolean,
+  partitions: AppendPartitioning,
 ): Promise<{ batch: LockedBatch; stored: Set<string> }> {
   const query = findStored
     ? statement("lock_batch_find_stored", SQL.lockBatchAndFindStored, [
         request.batchId,
         request.readings.map((r) => r.messageHash),
+        searchFrom(request.readings, partitions),
       ])
     : statement("lock_batch", SQL.lockBatch, [request.batchId]);
   const { rows } = await client.query<{
@@ -104,7 +181,7 @@ function checkedPlan(ctx: AppendContext, readings: readonly Reading[]): BatchApp
   return plan;
 }
 
-async function rowStage(ctx: AppendContext, work: () => Promise<unknown>): Promise<void> {
+async function rowStage(ctx: { readonly lastAttempt: boolean }, work: () => Promise<unknown>): Promise<void> {
   try {
     await work();
   } catch (error) {
@@ -117,20 +194,36 @@ function batchValues(plan: BatchAppendPlan): unknown[] {
   return [plan.batchId, plan.batchHash, plan.messageCount, plan.startTimestamp, plan.endTimestamp];
 }
 
+/** `true` when the request asks for the batch to be sealed once it holds `plan.messageCount` leaves. */
+function sealing(request: AppendRequest, plan: BatchAppendPlan): boolean {
+  const { sealAt } = request;
+  return sealAt !== undefined && plan.messageCount >= sealAt;
+}
+
 /**
- * Writes `readings` as the next leaves: devices, the batch row, the messages. Their leaf positions
- * follow from the stored count alone, so when the batch row exists the plan (the Merkle root, a
- * few ms per 1000 leaves) is computed while PostgreSQL ingests the rows, and the batch row is
- * advanced after them.
+ * Writes `readings` as the next leaves: the devices and the batch row (one statement for a new
+ * batch), then the messages. Their leaf positions follow from the stored count alone, so when the
+ * batch row exists the plan (the Merkle root, a few ms per 1000 leaves) is computed while
+ * PostgreSQL ingests the rows, and the batch row is advanced after them. The batch is sealed in
+ * the same statement that creates or advances it when the request's `sealAt` is reached.
  */
 async function writeReadings(ctx: AppendContext, readings: readonly Reading[]): Promise<BatchAppendPlan> {
   const { client, batch } = ctx;
   const batchId = ctx.request.batchId;
-  await rowStage(ctx, () => client.query(upsertDevicesStatement(readings)));
   let plan: BatchAppendPlan | undefined;
-  if (!batch.exists) {
-    plan = checkedPlan(ctx, readings);
-    await client.query(statement("insert_batch", SQL.insertBatch, batchValues(plan)));
+  if (batch.exists) {
+    const values = deviceValues(readings);
+    await rowStage(ctx, () => client.query(statement("upsert_devices", SQL.upsertDevices, values)));
+  } else {
+    const created = checkedPlan(ctx, readings);
+    plan = created;
+    const values = [
+      ...deviceValues(readings),
+      ...batchValues(created),
+      sealing(ctx.request, created),
+      ctx.request.owner ?? null,
+    ];
+    await rowStage(ctx, () => client.query(statement("insert_batch", SQL.insertBatch, values)));
   }
   let planError: unknown;
   const planMeanwhile = (): void => {
@@ -143,11 +236,12 @@ async function writeReadings(ctx: AppendContext, readings: readonly Reading[]): 
   const leaves = readings.map((reading, i) => ({ reading, leafIndex: batch.messageCount + i }));
   await rowStage(ctx, () => ctx.writer(client, batchId, leaves, planMeanwhile));
   if (planError !== undefined) throw planError;
+  await countDeviceMinutes(client, readings);
+  await insertSignatureVerifications(client, leaves);
   plan ??= checkedPlan(ctx, readings);
   if (batch.exists) {
-    const { rowCount } = await client.query(
-      statement("advance_batch", SQL.advanceBatch, [...batchValues(plan), batch.messageCount]),
-    );
+    const values = [...batchValues(plan), batch.messageCount, sealing(ctx.request, plan)];
+    const { rowCount } = await client.query(statement("advance_batch", SQL.advanceBatch, values));
     if (rowCount !== 1) throw new BatchIntegrityError(batchId, `batch ${batchId} changed under the append`);
   }
   return plan;
@@ -191,6 +285,7 @@ function refusalRecord({ reading, error }: Refusal): Rejection {
   const message = error instanceof Error ? error.message : String(error);
   return {
     topic: reading.topic,
+    deviceId: reading.deviceId,
     payload: reading.rawPayload,
     reason: "store_refused",
     detail: `SQLSTATE ${sqlState(error) ?? "unknown"}: ${message}`,
@@ -212,9 +307,117 @@ async function writeIsolating(ctx: AppendContext, fresh: readonly Reading[]) {
   return { plan: null, refused };
 }
 
-async function appendOnce(ctx: Omit<AppendContext, "batch">): Promise<AppendResult> {
+/** `true` when `plan` lays `readings` out as contiguous leaves from its first position. */
+function wellFormed(plan: BatchAppendPlan, readings: readonly Reading[], batchId: string): boolean {
+  const first = plan.leaves[0]?.leafIndex ?? -1;
+  return (
+    plan.batchId === batchId &&
+    plan.leaves.length === readings.length &&
+    plan.createsBatch === (first === 0) &&
+    plan.messageCount === first + readings.length &&
+    plan.leaves.every((leaf, i) => leaf.leafIndex === first + i && leaf.reading === readings[i])
+  );
+}
+
+/** Adds the stored readings to `device_minute_counts` (the last-24-hours statistics). */
+async function countDeviceMinutes(client: PgPoolClientLike, readings: readonly Reading[]): Promise<void> {
+  if (readings.length === 0) return;
+  await client.query(statement("count_device_minutes", SQL.countDeviceMinutes, deviceMinuteValues(readings)));
+}
+
+/**
+ * A partition's unique index refuses a copy within that partition; a copy redelivered into a later
+ * partition is looked for here, in the `lookback` partitions before (one index probe per reading
+ * and partition), and the readings flagged as redeliveries further back, over
+ * `redeliveryWindowMs`. Any found sends the append to the retry that leaves them out.
+ */
+async function checkEarlierPartitions(
+  client: PgPoolClientLike,
+  readings: readonly Reading[],
+  partitions: AppendPartitioning,
+): Promise<void> {
+  const redelivered = readings.filter((r) => r.redelivered === true);
+  const searches: { readonly readings: readonly Reading[]; readonly from: Date; readonly to: Date }[] = [];
+  const span = timeSpan(readings);
+  if (span === undefined) return;
+  const near = lookbackRange(span.from, span.to, partitions.interval, partitions.lookback);
+  if (near.from < near.to) searches.push({ readings, ...near });
+  const far = earlierRange(redelivered, partitions);
+  if (far !== undefined) {
+    // The window before the near one: the near one is already searched for every reading.
+    const to = near.from < near.to ? new Date(Math.min(far.to.getTime(), near.from.getTime())) : far.to;
+    if (far.from < to) searches.push({ readings: redelivered, from: far.from, to });
+  }
+  for (const search of searches) {
+    const { rows } = await client.query<{ message_hash: string; device_id: string }>(
+      statement("stored_earlier", SQL.storedEarlier, [
+        search.readings.map((r) => r.messageHash),
+        search.from,
+        search.to,
+      ]),
+    );
+    if (rows.length === 0) continue;
+    const keys = new Set(rows.map((row) => duplicateKey(row.message_hash, row.device_id)));
+    if (search.readings.some((r) => keys.has(duplicateKey(r.messageHash, r.deviceId))))
+      throw new StoredEarlier();
+  }
+}
+
+/**
+ * The first attempt, for the common case (no reading stored yet, the bridge's view of the batch
+ * current): the batch row is created, or advanced from the count the plan starts at, together with
+ * the devices in one statement, then the messages go in. Four round trips with BEGIN and COMMIT.
+ * A batch row that already exists (23505) or has another count (no row updated) means the plan was
+ * stale; a redelivery makes the message insert fail (23505): either way the append is retried with
+ * the batch row locked and the stored readings looked up.
+ */
+async function appendOptimistic(ctx: Omit<AppendContext, "batch">): Promise<AppendResult> {
   const { client, request } = ctx;
-  const { batch, stored } = await lockBatchAndFindStored(client, request, ctx.findStored);
+  const { readings, batchId } = request;
+  let plan: BatchAppendPlan | null = null;
+  if (readings.length > 0) {
+    const laidOut = request.plan(readings);
+    plan = laidOut;
+    if (!wellFormed(laidOut, readings, batchId)) {
+      throw new BatchIntegrityError(
+        batchId,
+        `plan for batch ${batchId} does not lay its readings out contiguously`,
+      );
+    }
+    const seal = sealing(request, laidOut);
+    if (laidOut.createsBatch) {
+      const values = [...deviceValues(readings), ...batchValues(laidOut), seal, request.owner ?? null];
+      await rowStage(ctx, () => client.query(statement("insert_batch", SQL.insertBatch, values)));
+    } else {
+      const from = laidOut.leaves[0]!.leafIndex;
+      const values = [...deviceValues(readings), ...batchValues(laidOut), from, seal];
+      let rowCount: number | null = null;
+      await rowStage(ctx, async () => {
+        ({ rowCount } = await client.query(
+          statement("advance_batch_devices", SQL.advanceBatchWithDevices, values),
+        ));
+      });
+      if (rowCount !== 1) throw new StalePlan();
+    }
+    await checkEarlierPartitions(client, readings, ctx.partitions);
+    await rowStage(ctx, () => ctx.writer(client, batchId, laidOut.leaves));
+    await countDeviceMinutes(client, readings);
+    await insertSignatureVerifications(client, laidOut.leaves);
+  }
+  const repeated = await insertDeadLetters(client, request.rejections);
+  return {
+    plan,
+    ...(plan !== null && sealing(request, plan) ? { sealed: true } : {}),
+    duplicates: [],
+    refused: [],
+    ...(repeated.length > 0 ? { duplicateRejections: repeated } : {}),
+  };
+}
+
+async function appendOnce(ctx: Omit<AppendContext, "batch">): Promise<AppendResult> {
+  if (!ctx.findStored && !ctx.isolating) return appendOptimistic(ctx);
+  const { client, request } = ctx;
+  const { batch, stored } = await lockBatchAndFindStored(client, request, ctx.findStored, ctx.partitions);
   const full: AppendContext = { ...ctx, batch };
   const duplicates: Reading[] = [];
   const fresh: Reading[] = [];
@@ -233,8 +436,15 @@ async function appendOnce(ctx: Omit<AppendContext, "batch">): Promise<AppendResu
   } else if (fresh.length > 0) {
     written = { plan: await writeReadings(full, fresh), refused: [] };
   }
-  await insertDeadLetters(client, [...request.rejections, ...written.refused]);
-  return { plan: written.plan, duplicates, refused: written.refused };
+  const repeated = await insertDeadLetters(client, [...request.rejections, ...written.refused]);
+  const sealed = written.plan !== null && sealing(request, written.plan);
+  return {
+    plan: written.plan,
+    ...(sealed ? { sealed } : {}),
+    duplicates,
+    refused: written.refused.filter((r) => !repeated.includes(r)),
+    ...(repeated.length > 0 ? { duplicateRejections: repeated } : {}),
+  };
 }
 
 /**
@@ -253,14 +463,16 @@ export async function appendReadings(
   pool: PgPoolLike,
   request: AppendRequest,
   writer: MessageWriter,
+  partitions: AppendPartitioning,
 ): Promise<AppendResult> {
   let isolating = false;
+  let partitionsMade = false;
   for (let attempt = 1; ; attempt++) {
     const lastAttempt = attempt >= MAX_ATTEMPTS;
     const findStored = attempt > 1 || isolating;
     try {
       return await inTransaction(pool, (client) =>
-        appendOnce({ client, request, writer, lastAttempt, isolating, findStored }),
+        appendOnce({ client, request, writer, lastAttempt, isolating, findStored, partitions }),
       );
     } catch (error) {
       if (error instanceof RowRefused && !isolating) {
@@ -268,7 +480,20 @@ export async function appendReadings(
         attempt -= 1;
         continue;
       }
-      if (!lastAttempt && isRetryable(error)) continue;
+      if (isMissingPartition(error) && !partitionsMade && request.readings.length > 0) {
+        // A reading outside every partition (the clock jumped, or maintenance lagged): make its partition.
+        await partitions.ensure(request.readings.map((r) => r.receivedAt)).catch((made: unknown) => {
+          throw toStoreError("append", made);
+        });
+        partitionsMade = true;
+        attempt -= 1;
+        continue;
+      }
+      if (
+        !lastAttempt &&
+        (error instanceof StalePlan || error instanceof StoredEarlier || isRetryable(error))
+      )
+        continue;
       throw toStoreError("append", error instanceof RowRefused ? error.cause : error);
     }
   }

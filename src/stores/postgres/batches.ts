@@ -53,8 +53,8 @@ export async function getBatchLeaves(db: PgQueryable, batchId: string): Promise<
  * database, or an older version), the oldest is returned; sealing or failing it makes the next one
  * the open batch on the following call, so they are drained oldest first.
  */
-export async function loadOpenBatch(db: PgQueryable): Promise<OpenBatchSnapshot | null> {
-  const { rows } = await db.query<BatchRow>(statement("open_batch", SQL.openBatches));
+export async function loadOpenBatch(db: PgQueryable, owner?: string): Promise<OpenBatchSnapshot | null> {
+  const { rows } = await db.query<BatchRow>(statement("open_batch", SQL.openBatches, [owner ?? null]));
   const row = rows[0];
   if (!row) return null;
   const leaves = await getBatchLeaves(db, row.batch_id);

@@ -14,8 +14,8 @@ function quoteIdentifier(name: string): string {
 }
 
 /**
- * Creates the target database when it does not exist (the step the seed's script did with
- * `CREATE DATABASE` inside a migration). Connects to `maintenanceDatabase` on the same server with
+ * Creates the target database when it does not exist (a migration runs inside the database, so it
+ * cannot create it). Connects to `maintenanceDatabase` on the same server with
  * the same credentials; the role needs `CREATEDB`.
  *
  * @returns `true` when it created the database, `false` when it already existed.

@@ -1,31 +1,46 @@
 /**
- * `veep-bridge/postgres`: the PostgreSQL `Store` adapter — the seed's schema as migrations,
- * write-once appends, sealing, the seed's queries, proofs and whole-database verification.
+ * `veep-bridge/postgres`: the PostgreSQL `Store` adapter — the schema as migrations, write-once
+ * appends, sealing, the read queries, proofs and whole-database verification.
  *
  * @packageDocumentation
  */
+export {
+  ARCHIVE_FORMAT,
+  type ArchivedAggregation,
+  type ArchivedAnchor,
+  type ArchivedBatch,
+  type ArchivedMessage,
+  type ArchiveFile,
+  type ArchiveManifest,
+  type ArchiveOptions,
+  type PrunedPartition,
+  type PruneOptions,
+  PruneRefusedError,
+} from "./archive.js";
+export {
+  type ArchiveFileVerification,
+  type ArchiveVerificationReport,
+  verifyArchive,
+} from "./archive-verify.js";
 export { type CreateDatabaseOptions, createDatabase } from "./create-database.js";
-export { MigrationError } from "./errors.js";
+export { describeConnection, type PostgresConnectionTarget } from "./describe-connection.js";
+export type { DeviceKeyChange, DeviceRegistration } from "./devices.js";
+export { MigrationError, sqlState } from "./errors.js";
 export {
   defaultMigrationsDirectory,
-  MIGRATIONS_TABLE,
   type MigrateOptions,
   type MigrateResult,
-  type MigrationFile,
   migrate,
-  readMigrationFiles,
 } from "./migrations/index.js";
 export {
   type InsertMethod,
   type MigrateOnOpen,
-  POOL_DEFAULTS,
   type PostgresEnvironment,
   type PostgresSslOptions,
   type PostgresStoreOptions,
-  type ResolvedPoolConfig,
   redactConnectionString,
-  resolvePoolConfig,
 } from "./options.js";
+export type { PartitionInterval, PostgresPartitionOptions } from "./partitions.js";
 export type {
   PgCustomTypes,
   PgPoolClientLike,
@@ -42,10 +57,12 @@ export type {
   DeviceMessage,
   DeviceStatistics,
   MessageBatch,
+  Page,
   PageOptions,
   PendingBatch,
   RecentBatch,
-} from "./seed-queries.js";
+  TimeRange,
+} from "./read-queries.js";
 export type {
   BatchVerification,
   VerificationFailure,

@@ -1,5 +1,7 @@
 import { InvalidOptionError } from "../../errors.js";
 import type { Hasher } from "../../hashing/types.js";
+import { integerOption } from "../../validation.js";
+import { type PostgresPartitionOptions, resolvePartitionOptions } from "./partitions.js";
 import type { PgPoolLike } from "./pg-types.js";
 
 /** TLS settings passed to `pg` unchanged (`true`, `false`, or `tls.connect` options). */
@@ -12,14 +14,14 @@ export type InsertMethod = "unnest" | "copy";
 export type MigrateOnOpen =
   | boolean
   | {
-      /** Also apply the opt-in seed devices (`002_seed_data.sql`). */
+      /** Also apply the opt-in sample devices (`002_seed_data.sql`). */
       readonly seed?: boolean;
     };
 
 /**
  * Options of {@link postgresStore}. Give one of `pool`, `connectionString`, or the discrete
- * connection fields; whatever is not given comes from the environment exactly as the seed's pool
- * settings (§11): `DATABASE_HOST` (`localhost`), `DATABASE_PORT` (`5432`), `DATABASE_NAME`
+ * connection fields; whatever is not given comes from the environment as the documented pool
+ * settings have it: `DATABASE_HOST` (`localhost`), `DATABASE_PORT` (`5432`), `DATABASE_NAME`
  * (`veep_bridge`), `DATABASE_USER` (`bridge`), `DATABASE_PASSWORD`; `DATABASE_URL`, when set,
  * replaces those five.
  *
@@ -45,7 +47,11 @@ export interface PostgresStoreOptions {
   readonly user?: string;
   /** Never logged nor put in an error. @defaultValue `DATABASE_PASSWORD` */
   readonly password?: string;
-  /** TLS, passed through to `pg`. @defaultValue not set (pg's default) */
+  /**
+   * TLS, passed through to `pg` (`true`, or Node's TLS options such as `{ ca }`). Not together with
+   * TLS parameters in the connection string (`sslmode`, `sslrootcert`, …), which would replace it.
+   * @defaultValue not set (pg's default)
+   */
   readonly ssl?: PostgresSslOptions;
   /** Maximum connections in the pool. @defaultValue `10` */
   readonly max?: number;
@@ -54,7 +60,7 @@ export interface PostgresStoreOptions {
   /** @defaultValue `2000` */
   readonly connectionTimeoutMillis?: number;
   /**
-   * Migrations run by `open()`: `true` applies pending ones, `{ seed: true }` also the seed's
+   * Migrations run by `open()`: `true` applies pending ones, `{ seed: true }` also the three sample
    * devices (`002_seed_data.sql`), `false` only checks the schema is up to date.
    * @defaultValue `true`
    */
@@ -72,6 +78,12 @@ export interface PostgresStoreOptions {
   readonly insertMethod?: InsertMethod;
   /** Called with errors of idle connections of a pool the store created. @defaultValue ignore */
   readonly onPoolError?: (error: Error) => void;
+  /**
+   * The time partitions of `messages`: their span, how far ahead they are made, how far back a
+   * redelivered copy is looked for, and who makes them (docs/schema.md, "Partitions").
+   * @defaultValue daily partitions made 7 days ahead by the store, a copy looked for one partition back
+   */
+  readonly partitions?: PostgresPartitionOptions;
 }
 
 /** Environment variables read for defaults (an explicit object makes tests independent of `process.env`). */
@@ -101,7 +113,7 @@ export interface ResolvedPoolConfig {
   readonly connectionTimeoutMillis: number;
 }
 
-/** The seed's pool defaults (§11). */
+/** The documented pool defaults. */
 export const POOL_DEFAULTS = {
   /** `DATABASE_HOST` default. */
   host: "localhost",
@@ -141,11 +153,7 @@ export function redactConnectionString(connectionString: string): string {
 }
 
 function positiveInteger(option: string, value: number | undefined, fallback: number): number {
-  const resolved = value ?? fallback;
-  if (!Number.isSafeInteger(resolved) || resolved <= 0) {
-    throw new InvalidOptionError(option, `expected a positive integer, got ${String(value)}`);
-  }
-  return resolved;
+  return integerOption(option, value, fallback);
 }
 
 function portFrom(option: string, value: number | string | undefined): number | undefined {
@@ -200,18 +208,39 @@ function connectionFields(
   };
 }
 
+/** Connection-string parameters with which node-postgres replaces the `ssl` option as a whole. */
+const TLS_PARAMETERS = ["ssl", "sslmode", "sslrootcert", "sslcert", "sslkey"];
+
+function tlsParametersOf(connectionString: string): string[] {
+  try {
+    const params = new URL(connectionString).searchParams;
+    return TLS_PARAMETERS.filter((name) => params.has(name));
+  } catch {
+    return [];
+  }
+}
+
 /**
  * The pool configuration {@link postgresStore} uses for `options`: explicit options first, then
- * `DATABASE_URL`, then `DATABASE_HOST`/`PORT`/`NAME`/`USER`/`PASSWORD`, then the seed's defaults.
+ * `DATABASE_URL`, then `DATABASE_HOST`/`PORT`/`NAME`/`USER`/`PASSWORD`, then the documented defaults.
  *
- * @throws `InvalidOptionError` naming the option (passwords are never in the message).
+ * @throws `InvalidOptionError` naming the option (passwords are never in the message), also for an
+ *   `ssl` option next to a connection string with TLS parameters (`sslmode`, `sslrootcert`, …).
  */
 export function resolvePoolConfig(
   options: PostgresStoreOptions = {},
   env: PostgresEnvironment = process.env,
 ): ResolvedPoolConfig {
+  const connection = connectionFields(options, env);
+  const inUrl = connection.connectionString ? tlsParametersOf(connection.connectionString) : [];
+  if (options.ssl !== undefined && inUrl.length > 0) {
+    throw new InvalidOptionError(
+      "ssl",
+      `the connection string sets TLS too (${inUrl.join(", ")}), and its settings would replace this option entirely: give them in one place (e.g. the CA as sslrootcert=FILE, or ssl.ca without sslmode in the URL)`,
+    );
+  }
   return {
-    ...connectionFields(options, env),
+    ...connection,
     ...(options.ssl !== undefined ? { ssl: options.ssl } : {}),
     max: positiveInteger("max", options.max, POOL_DEFAULTS.max),
     idleTimeoutMillis: positiveInteger(
@@ -253,4 +282,5 @@ export function validateStoreOptions(options: PostgresStoreOptions): void {
   if (options.pool !== undefined && options.connectionString !== undefined) {
     throw new InvalidOptionError("pool", "give either `pool` or `connectionString`, not both");
   }
+  resolvePartitionOptions(options.partitions);
 }

@@ -1,21 +1,33 @@
 import { inclusionProof, merkleRootHex, messageHash, verifyInclusion } from "../../hashing/index.js";
 import type { Hasher } from "../../hashing/types.js";
+import { messageIdTime } from "../../message/message-id.js";
 import type { JsonValue } from "../../message/types.js";
 import type { BatchStatus, MessageProof } from "../store.js";
 import type { PgQueryable } from "./pg-types.js";
 import { statement } from "./sql.js";
+import { storedSignatureProblem } from "./stored-signature.js";
 import { isUuid } from "./uuid.js";
 
 const MESSAGE_WITH_LEAVES = `SELECT m.message_id, m.batch_id, m.leaf_index, m.message_hash, m.raw_data::text AS raw_data,
-  b.batch_hash, b.message_count, b.status, l.leaf_hashes, l.leaf_count, l.max_leaf
+  b.batch_hash, b.message_count, b.status, l.leaf_hashes, l.leaf_count, l.max_leaf,
+  m.device_signature, v.is_valid, v.public_key
 FROM messages m
 JOIN batches b ON b.batch_id = m.batch_id
 CROSS JOIN LATERAL (
   SELECT string_agg(x.message_hash, ',' ORDER BY x.leaf_index) AS leaf_hashes,
          count(*) AS leaf_count, max(x.leaf_index) AS max_leaf
   FROM messages x WHERE x.batch_id = m.batch_id
+    AND x.received_at >= b.start_timestamp AND x.received_at <= b.end_timestamp
 ) l
+LEFT JOIN LATERAL (
+  SELECT sv.is_valid, sv.public_key FROM signature_verifications sv
+  WHERE sv.message_id = m.message_id AND sv.verified_at >= m.received_at - INTERVAL '1 day'
+  ORDER BY sv.verified_at DESC LIMIT 1
+) v ON true
 WHERE m.message_id = $1`;
+
+/** The same, for an id that carries its time (UUID version 7): only the partition of [$2, $3) is read. */
+const MESSAGE_WITH_LEAVES_AT = `${MESSAGE_WITH_LEAVES} AND m.received_at >= $2 AND m.received_at < $3`;
 
 interface MessageWithLeavesRow {
   message_id: string;
@@ -29,6 +41,9 @@ interface MessageWithLeavesRow {
   leaf_hashes: string | null;
   leaf_count: number;
   max_leaf: number | null;
+  device_signature: string | null;
+  is_valid: boolean | null;
+  public_key: string | null;
 }
 
 /** Why `PostgresStore.verifyMessage` (or a batch in whole-database verification) failed. */
@@ -42,7 +57,13 @@ export type VerificationFailureReason =
   /** The Merkle root of the stored leaves differs from the stored `batch_hash`. */
   | "batch_root_mismatch"
   /** The message's inclusion proof does not lead to the stored `batch_hash`. */
-  | "proof_invalid";
+  | "proof_invalid"
+  /**
+   * A stored signature does not check out: a reading recorded as validly signed whose signature
+   * does not verify (from `raw_data`) with the key it was checked with, or a `device_signature`
+   * that is not the `signature` member of `raw_data`.
+   */
+  | "signature_invalid";
 
 /** Result of `PostgresStore.verifyMessage`: every check, and which failed. */
 export interface MessageVerification {
@@ -78,10 +99,22 @@ export function rehash(rawData: string, hasher: Hasher): string | null {
 }
 
 async function loadMessage(db: PgQueryable, messageId: string): Promise<MessageWithLeavesRow | null> {
+  const at = messageIdTime(messageId);
   const { rows } = await db.query<MessageWithLeavesRow>(
+    at === undefined
+      ? statement("message_with_leaves", MESSAGE_WITH_LEAVES, [messageId])
+      : statement("message_with_leaves_at", MESSAGE_WITH_LEAVES_AT, [
+          messageId,
+          new Date(at),
+          new Date(at + 1),
+        ]),
+  );
+  if (rows[0] !== undefined || at === undefined) return rows[0] ?? null;
+  // A version 7 id from elsewhere, whose time is not its received_at: look in every partition.
+  const { rows: anywhere } = await db.query<MessageWithLeavesRow>(
     statement("message_with_leaves", MESSAGE_WITH_LEAVES, [messageId]),
   );
-  return rows[0] ?? null;
+  return anywhere[0] ?? null;
 }
 
 function leavesAreContiguous(row: MessageWithLeavesRow): boolean {
@@ -119,8 +152,8 @@ export async function getProof(
 
 /**
  * Verifies one message end to end: its `raw_data` hashes to its `message_hash`, its batch's leaves
- * are 0..n-1 with n = `message_count`, their root is the stored `batch_hash`, and its inclusion
- * proof leads to that root.
+ * are 0..n-1 with n = `message_count`, their root is the stored `batch_hash`, its inclusion
+ * proof leads to that root, and its stored signature (if any) checks out.
  */
 export async function verifyMessage(
   db: PgQueryable,
@@ -161,6 +194,12 @@ export async function verifyMessage(
   if (!leavesAreContiguous(row)) failures.push("leaf_positions_invalid");
   if (recomputedRoot !== row.batch_hash) failures.push("batch_root_mismatch");
   if (!proof || !verifyInclusion(proof, { root: row.batch_hash, hasher })) failures.push("proof_invalid");
+  if (
+    (row.device_signature !== null || row.is_valid !== null) &&
+    storedSignatureProblem(row, new Map()) !== undefined
+  ) {
+    failures.push("signature_invalid");
+  }
   return {
     messageId,
     ok: failures.length === 0,

@@ -3,6 +3,7 @@ import type { Hasher } from "../../hashing/types.js";
 import type { BatchStatus } from "../store.js";
 import type { PgPoolLike, PgQueryResult } from "./pg-types.js";
 import { rehash, type VerificationFailureReason } from "./proofs.js";
+import { type KeyCache, storedSignatureProblem } from "./stored-signature.js";
 import { checkOut } from "./transaction.js";
 import { storeTypes } from "./type-parsers.js";
 
@@ -36,6 +37,20 @@ export interface BatchVerification {
   readonly recomputedRoot: string;
   /** The first problem found, or `null`. */
   readonly failure: VerificationFailure | null;
+  /**
+   * When its messages were pruned (after archiving): nothing is left to check in the database, and
+   * the batch is not counted as failing; `veep-bridge verify --archive` checks its file.
+   */
+  readonly prunedAt: Date | null;
+  /** The name of its archive file, if it was archived. */
+  readonly archiveFile: string | null;
+  /** Signatures checked again: messages recorded as validly signed at ingest. */
+  readonly signaturesChecked: number;
+  /**
+   * Messages stored although their signature was missing or bad (`signature_verifications.is_valid`
+   * false, the bridge's `onInvalid: "store"`): not a failure, but worth a look.
+   */
+  readonly signaturesFlagged: number;
 }
 
 /** Progress of a whole-database verification. */
@@ -66,8 +81,14 @@ export interface VerificationReport {
   readonly messages: number;
   /** Batches that failed. */
   readonly failedBatches: number;
+  /** Batches whose messages were pruned after archiving (their rows kept; not checked here). */
+  readonly prunedBatches: number;
   /** The first failing batch and message, in batch id order. */
   readonly firstFailure: VerificationFailure | null;
+  /** Signatures checked again (see {@link BatchVerification.signaturesChecked}). */
+  readonly signaturesChecked: number;
+  /** Messages stored with a missing or bad signature (see {@link BatchVerification.signaturesFlagged}). */
+  readonly signaturesFlagged: number;
 }
 
 interface VerifyRow {
@@ -75,22 +96,39 @@ interface VerifyRow {
   batch_hash: string;
   message_count: number;
   status: string;
+  pruned_at: Date | null;
+  archive_file: string | null;
   message_id: string | null;
   leaf_index: number | null;
   message_hash: string | null;
   raw_data: string | null;
+  device_signature: string | null;
+  is_valid: boolean | null;
+  public_key: string | null;
 }
 
 const CURSOR_QUERY = `DECLARE veep_verify NO SCROLL CURSOR FOR
-SELECT b.batch_id, b.batch_hash, b.message_count, b.status,
-       m.message_id, m.leaf_index, m.message_hash, m.raw_data::text AS raw_data
-FROM batches b LEFT JOIN messages m ON m.batch_id = b.batch_id
+SELECT b.batch_id, b.batch_hash, b.message_count, b.status, b.pruned_at, b.archive_file,
+       m.message_id, m.leaf_index, m.message_hash, m.raw_data::text AS raw_data,
+       m.device_signature, v.is_valid, v.public_key
+FROM batches b LEFT JOIN messages m ON m.batch_id = b.batch_id AND b.pruned_at IS NULL
+LEFT JOIN LATERAL (
+  SELECT sv.is_valid, sv.public_key FROM signature_verifications sv
+  WHERE sv.message_id = m.message_id AND sv.verified_at >= m.received_at - INTERVAL '1 day'
+  ORDER BY sv.verified_at DESC LIMIT 1
+) v ON true
 ORDER BY b.batch_id, m.leaf_index`;
 
 const ONE_BATCH_CURSOR_QUERY = `DECLARE veep_verify NO SCROLL CURSOR FOR
-SELECT b.batch_id, b.batch_hash, b.message_count, b.status,
-       m.message_id, m.leaf_index, m.message_hash, m.raw_data::text AS raw_data
-FROM batches b LEFT JOIN messages m ON m.batch_id = b.batch_id
+SELECT b.batch_id, b.batch_hash, b.message_count, b.status, b.pruned_at, b.archive_file,
+       m.message_id, m.leaf_index, m.message_hash, m.raw_data::text AS raw_data,
+       m.device_signature, v.is_valid, v.public_key
+FROM batches b LEFT JOIN messages m ON m.batch_id = b.batch_id AND b.pruned_at IS NULL
+LEFT JOIN LATERAL (
+  SELECT sv.is_valid, sv.public_key FROM signature_verifications sv
+  WHERE sv.message_id = m.message_id AND sv.verified_at >= m.received_at - INTERVAL '1 day'
+  ORDER BY sv.verified_at DESC LIMIT 1
+) v ON true
 WHERE b.batch_id = $1::uuid
 ORDER BY m.leaf_index`;
 
@@ -98,10 +136,13 @@ class BatchCheck {
   readonly #tree: IncrementalMerkleTree;
   #leaves = 0;
   #failure: VerificationFailure | null = null;
+  #signaturesChecked = 0;
+  #signaturesFlagged = 0;
 
   constructor(
     readonly row: VerifyRow,
     readonly hasher: Hasher,
+    readonly keys: KeyCache,
   ) {
     this.#tree = new IncrementalMerkleTree(hasher);
   }
@@ -127,6 +168,12 @@ class BatchCheck {
         `raw_data hashes to ${recomputed ?? "(not canonicalisable)"}, message_hash is ${row.message_hash}`,
       );
     }
+    if (row.device_signature !== null || row.is_valid !== null) {
+      if (row.is_valid === true) this.#signaturesChecked += 1;
+      if (row.is_valid === false) this.#signaturesFlagged += 1;
+      const problem = storedSignatureProblem(row, this.keys);
+      if (problem !== undefined) this.#fail("signature_invalid", row.message_id, problem);
+    }
     try {
       this.#tree.appendMessageHash(row.message_hash);
     } catch {
@@ -142,14 +189,15 @@ class BatchCheck {
   finish(): BatchVerification {
     const { row } = this;
     const recomputedRoot = this.#tree.rootHex();
-    if (this.#leaves !== row.message_count) {
+    const pruned = row.pruned_at !== null;
+    if (!pruned && this.#leaves !== row.message_count) {
       this.#fail(
         "leaf_positions_invalid",
         null,
         `message_count is ${row.message_count}, ${this.#leaves} messages found`,
       );
     }
-    if (recomputedRoot !== row.batch_hash) {
+    if (!pruned && recomputedRoot !== row.batch_hash) {
       this.#fail(
         "batch_root_mismatch",
         null,
@@ -165,6 +213,10 @@ class BatchCheck {
       storedRoot: row.batch_hash,
       recomputedRoot,
       failure: this.#failure,
+      prunedAt: row.pruned_at,
+      archiveFile: row.archive_file,
+      signaturesChecked: this.#signaturesChecked,
+      signaturesFlagged: this.#signaturesFlagged,
     };
   }
 }
@@ -196,6 +248,7 @@ export async function* verifyBatches(
         : { text: ONE_BATCH_CURSOR_QUERY, values: [options.batchId] },
     );
     let current: BatchCheck | null = null;
+    const keys: KeyCache = new Map();
     const progress = { batches: 0, messages: 0 };
     const fetch = (): Promise<PgQueryResult<VerifyRow>> => {
       const pending = client.query<VerifyRow>({
@@ -217,7 +270,7 @@ export async function* verifyBatches(
           yield current.finish();
           current = null;
         }
-        current ??= new BatchCheck(row, hasher);
+        current ??= new BatchCheck(row, hasher, keys);
         current.add(row);
         if (row.message_id !== null) progress.messages += 1;
       }
@@ -248,14 +301,29 @@ export async function verifyAll(
   let batches = 0;
   let messages = 0;
   let failedBatches = 0;
+  let prunedBatches = 0;
   let firstFailure: VerificationFailure | null = null;
+  let signaturesChecked = 0;
+  let signaturesFlagged = 0;
   for await (const batch of verifyBatches(pool, hasher, options)) {
     batches += 1;
     messages += batch.leafCount;
+    signaturesChecked += batch.signaturesChecked;
+    signaturesFlagged += batch.signaturesFlagged;
+    if (batch.prunedAt !== null) prunedBatches += 1;
     if (!batch.ok) {
       failedBatches += 1;
       firstFailure ??= batch.failure;
     }
   }
-  return { ok: failedBatches === 0, batches, messages, failedBatches, firstFailure };
+  return {
+    ok: failedBatches === 0,
+    batches,
+    messages,
+    failedBatches,
+    prunedBatches,
+    firstFailure,
+    signaturesChecked,
+    signaturesFlagged,
+  };
 }

@@ -1,6 +1,7 @@
 /**
- * The seed's DDL (seed-data-model.md §3.1–3.3) verbatim, comments removed, as three blocks in the
- * only order PostgreSQL accepts (the seed lists messages before devices, which it references).
+ * The reference DDL of the three tables (the schema veep-bridge's tables are specified by), verbatim
+ * with comments removed, as three blocks in the only order PostgreSQL accepts (the reference lists
+ * messages before devices, which it references).
  */
 export const SEED_DDL = {
   devices: `CREATE TABLE devices (
