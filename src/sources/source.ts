@@ -53,7 +53,8 @@ export interface SourceStartContext {
  * Where messages come from (an MQTT subscription, a memory queue, …).
  *
  * @remarks Contract, checked by `sourceConformance` from `veep-bridge/testing`:
- * 1. `start` resolves once the source is subscribed and delivering; it is called once.
+ * 1. `start` resolves once the source is subscribed and delivering; it is called once: a second
+ *    call rejects with a `LifecycleError` of code `ALREADY_STARTED`.
  * 2. Messages are delivered through `handlers.message` in arrival order.
  * 3. A message is settled only by its `ack()`; the bridge calls it after commit, in delivery order.
  *    Messages not acknowledged before `stop()` (or a crash, or a lost connection) are delivered
@@ -72,6 +73,11 @@ export interface Source {
    * the transport. Omit when unknown.
    */
   readonly maxInFlight?: number;
+  /**
+   * Who this source is, the same across restarts (an MQTT client id): the bridge's default
+   * `batch.owner`. Omit when the source has no such identity.
+   */
+  readonly instanceId?: string;
   /** Subscribe and begin delivering messages. */
   start(context: SourceStartContext): Promise<void>;
   /** Stop delivering (flow control); idempotent. */

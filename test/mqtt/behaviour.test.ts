@@ -2,15 +2,17 @@ import { connectAsync } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LifecycleError, SourceError } from "../../src/errors.js";
 import { mqttSource } from "../../src/sources/mqtt/index.js";
+import { waitFor } from "../../src/testing/index.js";
 import {
   freePort,
   hasMosquitto,
   machineBroker,
   startAedes,
   startMosquitto,
+  startProxy,
   type TestBroker,
 } from "./support/brokers.js";
-import { collector, publishAll, publisher, sleep, uniqueId } from "./support/collect.js";
+import { collector, publishAll, publisher, receivedBefore, uniqueId } from "./support/collect.js";
 import { brokerTargets, forgetSession, startSource } from "./support/targets.js";
 
 describe.each(brokerTargets())("MQTT source behaviour on $name", (target) => {
@@ -31,8 +33,7 @@ describe.each(brokerTargets())("MQTT source behaviour on $name", (target) => {
     first.seen.messages[0]!.ack();
     await first.source.stop(); // "b" never acknowledged
     const second = await startSource(broker.url, topic, { clientId, qos: 0 });
-    await sleep(300);
-    expect(second.seen.texts()).toEqual([]);
+    expect(await receivedBefore(broker.url, topic, second.seen)).toEqual([]);
     await second.source.stop();
     await forgetSession(broker.url, clientId);
   });
@@ -62,7 +63,7 @@ describe.each(brokerTargets())("MQTT source behaviour on $name", (target) => {
       await first.seen.waitForMessages(2);
       expect(first.seen.messages[1]!.retained).toBe(false);
       first.seen.messages[1]!.ack();
-      await sleep(100);
+      expect(await receivedBefore(broker.url, topic, first.seen)).toEqual([]);
       await first.source.stop();
       const second = await startSource(broker.url, topic, { clientId });
       await second.seen.waitForMessages(1);
@@ -75,56 +76,53 @@ describe.each(brokerTargets())("MQTT source behaviour on $name", (target) => {
     }
   });
 
-  it("pause() holds deliveries in memory without acknowledging them; resume() delivers them in order", async () => {
+  it("pause() stops reading: nothing is delivered or acknowledged; resume() delivers everything in order", async () => {
     const clientId = uniqueId("vb-pause");
     const topic = `vbmqtt/${clientId}/s/d/data`;
     const { source, seen } = await startSource(broker.url, topic, { clientId });
     source.pause();
     const payloads = Array.from({ length: 10 }, (_, i) => `p${i}`);
     await publishAll(broker.url, topic, payloads);
-    await sleep(200);
+    await waitFor(() => source.stalled, "the connection to stall behind the first kept message");
     expect(seen.messages).toHaveLength(0);
-    expect(source.pausedBacklog).toBe(10);
-    expect(source.heldAcks).toBe(10);
     source.resume();
+    await seen.waitForMessages(10);
     expect(seen.texts()).toEqual(payloads);
     for (const m of seen.messages) m.ack();
     expect(source.heldAcks).toBe(0);
+    expect(source.stalled).toBe(false);
     await source.stop();
     await forgetSession(broker.url, clientId);
   });
 
-  it("a pause holding maxPausedMessages disconnects (session kept); resume reconnects and nothing is lost", async () => {
-    const clientId = uniqueId("vb-park");
+  it("a long pause keeps the connection alive (its own PINGREQs) and loses nothing; nothing comes back after", async () => {
+    const clientId = uniqueId("vb-longpause");
     const topic = `vbmqtt/${clientId}/s/d/data`;
-    const { source, seen } = await startSource(broker.url, topic, { clientId, maxPausedMessages: 5 });
-    const acked = new Set<string>();
-    source.pause();
-    const payloads = Array.from({ length: 40 }, (_, i) => `q${i}`);
-    await publishAll(broker.url, topic, payloads);
-    await sleep(300);
-    expect(seen.statuses.some((s) => s.state === "offline" && /paused/.test(s.detail ?? ""))).toBe(true);
-    expect(seen.messages).toHaveLength(0);
-    source.resume();
-    const deadline = Date.now() + 10_000;
-    while (acked.size < payloads.length && Date.now() < deadline) {
-      for (const m of seen.messages) {
-        m.ack();
-        acked.add(Buffer.from(m.payload).toString());
-      }
-      await sleep(20);
+    const proxy = await startProxy(broker.url);
+    try {
+      const { source, seen } = await startSource(proxy.url, topic, { clientId, keepaliveSeconds: 1 });
+      source.pause();
+      const payloads = Array.from({ length: 40 }, (_, i) => `q${i}`);
+      await publishAll(broker.url, topic, payloads);
+      await waitFor(() => source.stalled, "the connection to stall");
+      const pings = proxy.pingreqs;
+      // Well past 1.5 × keepalive: without PINGREQs the broker or MQTT.js would have dropped the connection.
+      await waitFor(() => proxy.pingreqs >= pings + 4, "four PINGREQs while stalled", 10_000);
+      expect(seen.statuses.filter((s) => s.state !== "online")).toEqual([]);
+      expect(seen.messages).toHaveLength(0);
+      source.resume();
+      await seen.waitForMessages(40);
+      expect(seen.texts()).toEqual(payloads);
+      for (const m of seen.messages) m.ack();
+      expect(await receivedBefore(broker.url, topic, seen)).toEqual([]);
+      await source.stop();
+      const again = await startSource(broker.url, topic, { clientId });
+      expect(await receivedBefore(broker.url, topic, again.seen), "everything was acknowledged").toEqual([]);
+      await again.source.stop();
+    } finally {
+      await proxy.close();
+      await forgetSession(broker.url, clientId);
     }
-    expect([...acked].sort()).toEqual([...payloads].sort());
-    expect(seen.statuses.at(-1)?.state).toBe("online");
-    await sleep(200);
-    for (const m of seen.messages) m.ack();
-    await sleep(100);
-    await source.stop();
-    const again = await startSource(broker.url, topic, { clientId });
-    await sleep(400);
-    expect(again.seen.texts(), "everything was acknowledged after the reconnect").toEqual([]);
-    await again.source.stop();
-    await forgetSession(broker.url, clientId);
   });
 
   it("reports online, and enforces its lifecycle (one start, none after stop)", async () => {
@@ -182,8 +180,9 @@ describe("MQTT source failures", () => {
       clientId: uniqueId(),
       connectTimeoutMs: 30_000,
     });
-    const starting = source.start({ topicFilter: "a/#", handlers: collector().handlers });
-    await sleep(100);
+    const seen = collector();
+    const starting = source.start({ topicFilter: "a/#", handlers: seen.handlers });
+    await seen.waitForStatus("error");
     const began = Date.now();
     await source.stop();
     await expect(starting).rejects.toMatchObject({ code: "STOPPED" });
@@ -251,8 +250,9 @@ describe("MQTT source failures", () => {
         const pub = await publisher(broker.url);
         for (let i = 0; i < 20; i++) await pub.publishAsync(topic, `s${i}`, { qos: 1 });
         await pub.endAsync();
-        await sleep(300);
-        const all = [...a.seen.texts(), ...b.seen.texts()].sort();
+        await waitFor(() => a.seen.messages.length + b.seen.messages.length >= 20, "20 deliveries");
+        expect(await receivedBefore(broker.url, topic, a.seen)).toEqual([]);
+        const all = [...a.seen.texts(), ...b.seen.texts()].filter((t) => t.startsWith("s")).sort();
         expect(all).toEqual(Array.from({ length: 20 }, (_, i) => `s${i}`).sort());
         for (const m of [...a.seen.messages, ...b.seen.messages]) m.ack();
         await a.source.stop();
@@ -278,7 +278,8 @@ describe("MQTT source failures", () => {
           topic,
           Array.from({ length: 12 }, (_, i) => `r${i}`),
         );
-        await sleep(300);
+        await seen.waitForMessages(5);
+        // The publisher got all 12 PUBACKs: the broker holds 7 back because none of the 5 is acknowledged.
         expect(seen.messages).toHaveLength(5);
         for (const m of seen.messages) m.ack();
         await seen.waitForMessages(10);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SourceError } from "../../src/errors.js";
 import { installPubackInterceptor } from "../../src/sources/mqtt/puback-interceptor.js";
 import { type CuttableProxy, startAedes, startProxy, type TestBroker } from "./support/brokers.js";
-import { publishAll, sleep, uniqueId } from "./support/collect.js";
+import { publishAll, receivedBefore, uniqueId, until } from "./support/collect.js";
 import { brokerTargets, forgetSession, startSource } from "./support/targets.js";
 
 const BROKEN =
@@ -30,23 +30,17 @@ describe.each(brokerTargets())("PUBACK interception on $name", (target) => {
       first.seen.messages[0]!.ack();
       first.seen.messages[1]!.ack();
       expect(first.source.heldAcks, BROKEN).toBe(3);
-      await sleep(100);
-      await first.source.stop();
+      await first.source.stop(); // sends the PUBACKs released so far, then disconnects
 
       const second = await startSource(broker.url, topic, options);
       await second.seen.waitForMessages(3).catch(() => {});
       expect(second.seen.texts(), BROKEN).toEqual(["m3", "m4", "m5"]);
       for (const m of second.seen.messages) m.ack();
-      await sleep(100);
       await second.source.stop();
 
       const third = await startSource(broker.url, topic, options);
-      await sleep(300);
-      await publishAll(broker.url, topic, ["m6"]);
-      await third.seen.waitForMessages(1);
-      await sleep(100);
-      expect(third.seen.texts(), BROKEN).toEqual(["m6"]);
-      third.seen.messages[0]!.ack();
+      // Nothing comes before a marker published now: no acknowledged message is delivered again.
+      expect(await receivedBefore(broker.url, topic, third.seen), BROKEN).toEqual([]);
       await third.source.stop();
       const errors = [first, second, third].flatMap((r) =>
         r.seen.statuses.filter((s) => s.state === "error"),
@@ -65,7 +59,6 @@ describe.each(brokerTargets())("PUBACK interception on $name", (target) => {
       first.seen.messages[2]!.ack();
       first.seen.messages[1]!.ack();
       expect(first.source.heldAcks, "acks of b and c must wait for a").toBe(3);
-      await sleep(100);
       await first.source.stop();
 
       const second = await startSource(broker.url, topic, options);
@@ -77,12 +70,10 @@ describe.each(brokerTargets())("PUBACK interception on $name", (target) => {
       second.seen.messages[1]!.ack(); // twice is harmless
       second.seen.messages[2]!.ack();
       expect(second.source.heldAcks).toBe(0);
-      await sleep(100);
       await second.source.stop();
 
       const third = await startSource(broker.url, topic, options);
-      await sleep(400);
-      expect(third.seen.texts(), BROKEN).toEqual([]);
+      expect(await receivedBefore(broker.url, topic, third.seen), BROKEN).toEqual([]);
       await third.source.stop();
       await forgetSession(broker.url, clientId, protocolVersion);
     });
@@ -103,8 +94,9 @@ describe.each(brokerTargets())("PUBACK interception on $name", (target) => {
         const { source, seen } = await startSource(proxy.url, topic, { clientId, protocolVersion });
         await publishAll(broker.url, topic, ["x1", "x2", "x3"]);
         await seen.waitForMessages(3);
-        seen.messages[0]!.ack(); // x1 settled before the drop
-        await sleep(100);
+        const sent = proxy.bytesToBroker;
+        seen.messages[0]!.ack(); // x1 settled before the drop: its 4-byte PUBACK passes the proxy
+        await until(() => proxy.bytesToBroker >= sent + 4, "the PUBACK of x1 on its way to the broker");
         const mark = seen.statuses.length;
         proxy.cut();
         await seen.waitForStatus("offline", mark);
@@ -116,12 +108,13 @@ describe.each(brokerTargets())("PUBACK interception on $name", (target) => {
         // mosquitto sets DUP on a redelivery; aedes does not.
         if (target.name !== "aedes") expect(seen.messages[3]!.redelivered).toBe(true);
         for (const m of seen.messages.slice(3)) m.ack();
-        await sleep(100);
         await source.stop();
 
         const again = await startSource(broker.url, topic, { clientId, protocolVersion });
-        await sleep(400);
-        expect(again.seen.texts(), "nothing may be redelivered once acknowledged").toEqual([]);
+        expect(
+          await receivedBefore(broker.url, topic, again.seen),
+          "nothing may be redelivered once acknowledged",
+        ).toEqual([]);
         await again.source.stop();
         await forgetSession(broker.url, clientId, protocolVersion);
       });

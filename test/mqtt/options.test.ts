@@ -13,13 +13,16 @@ function rejected(options: MqttSourceOptions): string | undefined {
 }
 
 describe("mqttSource options", () => {
-  it("applies documented defaults: persistent QoS 1 session under a stable client id, window 20", () => {
+  it("applies documented defaults: persistent QoS 1 session under a stable client id, MQTT 5 window 4000", () => {
     const source = mqttSource();
     expect(source.name).toBe("mqtt");
     expect(source.clientId).toBe(defaultClientId());
     expect(source.clientId).toMatch(/^veep-bridge-[A-Za-z0-9_-]+$/);
-    expect(source.maxInFlight).toBe(20);
+    expect(source.protocolVersion).toBeUndefined();
+    expect(source.maxInFlight).toBe(4000);
     expect(mqttSource({ protocolVersion: 5, receiveMaximum: 50 }).maxInFlight).toBe(50);
+    expect(mqttSource({ protocolVersion: 4 }).maxInFlight).toBe(20);
+    expect(mqttSource({ protocolVersion: 4, maxInFlight: 32 }).maxInFlight).toBe(32);
   });
 
   it("derives the default client id from the host name, sanitised", () => {
@@ -43,11 +46,11 @@ describe("mqttSource options", () => {
     ["reconnect.minDelayMs", { reconnect: { minDelayMs: 0 } }],
     ["reconnect.maxDelayMs", { reconnect: { minDelayMs: 5000, maxDelayMs: 1000 } }],
     ["connectTimeoutMs", { connectTimeoutMs: 0 }],
-    ["receiveMaximum", { receiveMaximum: 10 }],
+    ["receiveMaximum", { protocolVersion: 4, receiveMaximum: 10 }],
     ["receiveMaximum", { protocolVersion: 5, receiveMaximum: 0 }],
-    ["sessionExpirySeconds", { sessionExpirySeconds: 60 }],
+    ["sessionExpirySeconds", { protocolVersion: 4, sessionExpirySeconds: 60 }],
     ["maxInFlight", { maxInFlight: 0 }],
-    ["maxPausedMessages", { maxPausedMessages: 0 }],
+    ["maxPausedMessages", { maxPausedMessages: 10 } as MqttSourceOptions],
     ["tls.rejectUnauthorized", { tls: { rejectUnauthorized: "yes" as unknown as boolean } }],
   ])("rejects an invalid `%s` with an error naming it", (option, options) => {
     expect(rejected(options)).toBe(option);

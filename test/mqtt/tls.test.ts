@@ -1,84 +1,18 @@
-import { execFileSync } from "node:child_process";
-import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectAsync } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SourceError } from "../../src/errors.js";
 import { mqttSource } from "../../src/sources/mqtt/index.js";
+import { makeCertificates } from "../support/certificates.js";
 import { hasMosquitto, type MosquittoBroker, startMosquitto } from "./support/brokers.js";
 import { collector, uniqueId } from "./support/collect.js";
 import { startSource } from "./support/targets.js";
 
-/**
- * A throw-away CA and a server certificate it signed, for 127.0.0.1 and localhost, made with `openssl`.
- * A missing `openssl` makes this throw, so the suite fails rather than skips.
- */
-async function makeCertificates(
-  dir: string,
-): Promise<{ ca: string; caFile: string; cert: string; key: string }> {
-  const openssl = (...args: string[]): void => {
-    execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
-  };
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  openssl(
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.crt",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=veep-bridge test CA",
-    "-addext",
-    "basicConstraints=critical,CA:TRUE",
-    "-addext",
-    "keyUsage=critical,keyCertSign,cRLSign",
-  );
-  openssl("req", ...ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1");
-  await writeFile(
-    join(dir, "server.ext"),
-    [
-      "basicConstraints=CA:FALSE",
-      "keyUsage=critical,digitalSignature,keyEncipherment",
-      "extendedKeyUsage=serverAuth",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
-      "",
-    ].join("\n"),
-  );
-  openssl(
-    "x509",
-    "-req",
-    "-in",
-    "server.csr",
-    "-CA",
-    "ca.crt",
-    "-CAkey",
-    "ca.key",
-    "-set_serial",
-    "1",
-    "-days",
-    "2",
-    "-extfile",
-    "server.ext",
-    "-out",
-    "server.crt",
-  );
-  // Started as root, mosquitto drops to the `mosquitto` user, which must read the certificate and key.
-  await chmod(dir, 0o755);
-  for (const file of ["ca.crt", "server.crt", "server.key"]) await chmod(join(dir, file), 0o644);
-  return {
-    ca: await readFile(join(dir, "ca.crt"), "utf8"),
-    caFile: join(dir, "ca.crt"),
-    cert: join(dir, "server.crt"),
-    key: join(dir, "server.key"),
-  };
-}
+const skip = !hasMosquitto("the TLS tests");
 
-describe.skipIf(!hasMosquitto())("MQTT source over TLS (mqtts://) to a mosquitto of our own", () => {
+describe.skipIf(skip)("MQTT source over TLS (mqtts://) to a mosquitto of our own", () => {
   let dir: string;
   let ca: string;
   let broker: MosquittoBroker | undefined;

@@ -1,4 +1,5 @@
 import { InvalidOptionError, LifecycleError } from "../../errors.js";
+import { integerOption } from "../../validation.js";
 import type { Source, SourceMessage, SourceStartContext } from "../source.js";
 
 interface QueuedMessage {
@@ -106,16 +107,10 @@ const encoder = new TextEncoder();
  * ```
  */
 export function memorySource(options: MemorySourceOptions = {}): MemorySource {
-  const maxInFlight = options.maxInFlight ?? 100;
-  if (!Number.isInteger(maxInFlight) || maxInFlight < 1) {
-    throw new InvalidOptionError("maxInFlight", "expected a positive integer");
-  }
+  const maxInFlight = integerOption("maxInFlight", options.maxInFlight, 100);
   const given = options.session;
   if (given !== undefined && !(given instanceof SessionState)) {
-    throw new LifecycleError(
-      "INVALID_OPTION",
-      "Invalid option `session`: pass another memorySource's `session`",
-    );
+    throw new InvalidOptionError("session", "expected another memorySource's `session`");
   }
   const session = given ?? new SessionState();
   // Messages delivered by an earlier instance but never acknowledged go out again, flagged redelivered.

@@ -14,16 +14,17 @@ function isList(
 }
 
 /**
- * Maps resolved source options onto MQTT.js client options (manual connect, so the PUBACK interceptor is
- * installed before the first packet).
+ * Maps resolved source options onto MQTT.js client options for one protocol version (manual connect, so
+ * the PUBACK interceptor is installed before the first packet).
  *
  * @param options - validated options
+ * @param protocolVersion - the version to connect with
  */
-export function toClientOptions(options: ResolvedMqttSourceOptions): IClientOptions {
+export function toClientOptions(options: ResolvedMqttSourceOptions, protocolVersion: 4 | 5): IClientOptions {
   const client: IClientOptions = {
     clientId: options.clientId,
     clean: options.clean,
-    protocolVersion: options.protocolVersion,
+    protocolVersion,
     keepalive: options.keepaliveSeconds,
     reconnectPeriod: options.reconnectMinDelayMs,
     connectTimeout: options.connectTimeoutMs,
@@ -45,10 +46,12 @@ export function toClientOptions(options: ResolvedMqttSourceOptions): IClientOpti
     client.rejectUnauthorized = tls.rejectUnauthorized ?? true;
     if (tls.servername !== undefined) client.servername = tls.servername;
   }
-  if (options.protocolVersion === 5) {
+  if (protocolVersion === 5) {
     // No topicAliasMaximum: the broker then never aliases topics to us, so every PUBLISH carries its topic.
-    client.properties = { sessionExpiryInterval: options.sessionExpirySeconds };
-    if (options.receiveMaximum !== undefined) client.properties.receiveMaximum = options.receiveMaximum;
+    client.properties = {
+      sessionExpiryInterval: options.sessionExpirySeconds,
+      receiveMaximum: options.receiveMaximum,
+    };
   }
   return client;
 }

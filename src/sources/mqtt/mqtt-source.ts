@@ -1,7 +1,8 @@
 import { connect, type IPublishPacket, type MqttClient } from "mqtt";
-import { LifecycleError, SourceError } from "../../errors.js";
+import { LifecycleError, SourceError, type SourceErrorCode } from "../../errors.js";
 import type { Source, SourceHandlers, SourceMessage, SourceStartContext, SourceStatus } from "../source.js";
 import { toClientOptions } from "./client-options.js";
+import { connackRefusal, isProtocolRefusal, isUnsupportedProtocol } from "./connack.js";
 import {
   assertTopicFilter,
   type MqttSourceOptions,
@@ -19,49 +20,88 @@ import { installPubackInterceptor, type PubackInterceptor } from "./puback-inter
 export interface MqttSource extends Source {
   /** `"mqtt"`. */
   readonly name: "mqtt";
-  /** The broker's in-flight window (option `maxInFlight`): the bridge commits at least this often. */
+  /**
+   * The broker's in-flight window as far as the source knows it: `receiveMaximum` on MQTT 5, the
+   * `maxInFlight` option on MQTT 3.1.1. The bridge commits as soon as that many messages wait.
+   */
   readonly maxInFlight: number;
   /** The client identifier the session is bound to. */
   readonly clientId: string;
+  /** The protocol version in use (after `"auto"` negotiated it), `undefined` before `start`. */
+  readonly protocolVersion: 4 | 5 | undefined;
   /** The filter actually subscribed (with `$share/<group>/` when shared); `undefined` before `start`. */
   readonly subscription: string | undefined;
   /** QoS 1 messages received whose PUBACK is held until `ack()` (on the current connection). */
   readonly heldAcks: number;
-  /** Messages received while paused, waiting for `resume()`. */
-  readonly pausedBacklog: number;
+  /** `true` while paused with the connection stalled (it has stopped reading from the broker). */
+  readonly stalled: boolean;
   /** Same as {@link Source.stop}. */
   [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Node's codes for a failed certificate verification (self-signed, unknown issuer, expired, wrong name). */
+const TLS_VERIFICATION_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS/;
+
+/**
+ * The SUBACK failure code (bit 0x80 set) of a rejected `subscribeAsync`: MQTT.js rejects with the SUBACK
+ * packet attached (`packet.granted`), older versions with the code itself as `code`.
+ */
+function subackFailure(error: unknown): number | undefined {
+  const { code, packet } = (error ?? {}) as { code?: unknown; packet?: { granted?: unknown } };
+  const codes = [code, ...(Array.isArray(packet?.granted) ? packet.granted : [])];
+  return codes.find((c): c is number => typeof c === "number" && (c & 0x80) !== 0);
+}
+
+function subscriptionRefused(filter: string, code: number, cause?: unknown): SourceError {
+  return new SourceError(
+    `The broker refused the subscription to "${filter}" (SUBACK code 0x${code.toString(16)}); check its ACL for this user.`,
+    { code: "SUBSCRIPTION_REFUSED", ...(cause === undefined ? {} : { cause }) },
+  );
 }
 
 class MqttSubscriptionSource implements MqttSource {
   readonly name = "mqtt" as const;
   readonly clientId: string;
-  readonly maxInFlight: number;
   subscription: string | undefined;
+  protocolVersion: 4 | 5 | undefined;
   readonly #options: ResolvedMqttSourceOptions;
   #client: MqttClient | undefined;
   #interceptor: PubackInterceptor | undefined;
   #handlers: SourceHandlers | undefined;
   #paused = false;
-  #parked = false;
-  #backlog: SourceMessage[] = [];
+  /** Connecting with MQTT 5 under `"auto"`: a protocol refusal then means "fall back", not an error. */
+  #negotiating = false;
+  #keepalive: NodeJS.Timeout | undefined;
+  #aliveAt = 0;
   #stopping: Promise<void> | undefined;
   readonly #abort = new AbortController();
   #reconnectDelayMs: number;
+  /** The first SUBSCRIBE succeeded: a later SUBACK failure is MQTT.js resubscribing after a reconnection. */
+  #subscribed = false;
 
   constructor(options: ResolvedMqttSourceOptions) {
     this.#options = options;
     this.clientId = options.clientId;
-    this.maxInFlight = options.maxInFlight;
     this.#reconnectDelayMs = options.reconnectMinDelayMs;
+  }
+
+  /** The client id: the bridge's batches are stored under it (`batch.owner`). */
+  get instanceId(): string {
+    return this.clientId;
+  }
+
+  get maxInFlight(): number {
+    return this.protocolVersion === 4 || this.#options.protocolVersion === 4
+      ? this.#options.maxInFlight
+      : this.#options.receiveMaximum;
   }
 
   get heldAcks(): number {
     return this.#interceptor?.held ?? 0;
   }
 
-  get pausedBacklog(): number {
-    return this.#backlog.length;
+  get stalled(): boolean {
+    return this.#interceptor?.stalled ?? false;
   }
 
   async start(context: SourceStartContext): Promise<void> {
@@ -73,24 +113,19 @@ class MqttSubscriptionSource implements MqttSource {
     const group = this.#options.sharedGroup;
     this.subscription = group === undefined ? filter : `$share/${group}/${filter}`;
     this.#handlers = context.handlers;
-    const client = connect(this.#options.url, toClientOptions(this.#options));
-    // Throws (before any connection exists) if this MQTT.js lacks the internals the interception needs.
-    this.#interceptor = installPubackInterceptor(
-      client,
-      (packet, ack) => this.#receive(packet, ack),
-      (error) => this.#status({ state: "error", error }),
-    );
-    this.#client = client;
-    this.#wire(client);
+    const wanted = this.#options.protocolVersion;
     try {
-      await this.#firstConnection(client);
-      const granted = await client.subscribeAsync(this.subscription, { qos: this.#options.qos });
-      const refused = granted.find((grant) => grant.qos > 2);
-      if (refused !== undefined) {
-        throw new SourceError(
-          `The broker refused the subscription to "${this.subscription}" (code ${refused.qos}).`,
-        );
+      try {
+        this.#negotiating = wanted === "auto";
+        await this.#connect(wanted === 4 ? 4 : 5);
+      } catch (error) {
+        if (wanted !== "auto" || !isProtocolRefusal(error) || this.#stopping) throw error;
+        await this.#dropClient();
+        await this.#connect(4);
+      } finally {
+        this.#negotiating = false;
       }
+      await this.#subscribe(this.subscription);
     } catch (error) {
       await this.stop();
       throw error instanceof SourceError || error instanceof LifecycleError
@@ -99,28 +134,33 @@ class MqttSubscriptionSource implements MqttSource {
     }
   }
 
+  /** Subscribes; a SUBACK failure code (0x80 on MQTT 3.1.1, ≥ 0x80 on MQTT 5) is `SUBSCRIPTION_REFUSED`. */
+  async #subscribe(filter: string): Promise<void> {
+    let granted: Awaited<ReturnType<MqttClient["subscribeAsync"]>>;
+    try {
+      granted = await this.#client!.subscribeAsync(filter, { qos: this.#options.qos });
+    } catch (error) {
+      const code = subackFailure(error);
+      if (code !== undefined) throw subscriptionRefused(filter, code, error);
+      throw error;
+    }
+    const refused = granted.find((grant) => grant.qos > 2);
+    if (refused !== undefined) throw subscriptionRefused(filter, refused.qos);
+    this.#subscribed = true;
+  }
+
   pause(): void {
     this.#paused = true;
+    this.#interceptor?.hold();
+    this.#keepAliveWhileStalled();
   }
 
   resume(): void {
     if (!this.#paused) return;
     this.#paused = false;
-    const held = this.#backlog;
-    this.#backlog = [];
-    for (let i = 0; i < held.length; i++) {
-      if (this.#stopping !== undefined) return;
-      if (this.#paused) {
-        // Paused again by a handler: keep the rest, in order, ahead of anything newer.
-        this.#backlog = held.slice(i).concat(this.#backlog);
-        return;
-      }
-      this.#deliver(held[i]!);
-    }
-    if (!this.#paused && this.#parked && this.#stopping === undefined) {
-      this.#parked = false;
-      this.#client?.reconnect();
-    }
+    clearInterval(this.#keepalive);
+    this.#keepalive = undefined;
+    this.#interceptor?.release();
   }
 
   stop(): Promise<void> {
@@ -132,10 +172,69 @@ class MqttSubscriptionSource implements MqttSource {
     return this.stop();
   }
 
+  /** Creates a client for `version`, wires it and resolves on its first CONNACK. */
+  async #connect(version: 4 | 5): Promise<void> {
+    const client = connect(this.#options.url, toClientOptions(this.#options, version));
+    // Throws (before any connection exists) if this MQTT.js lacks the internals the interception needs.
+    this.#interceptor = installPubackInterceptor(
+      client,
+      (packet, ack) => this.#receive(packet, ack),
+      (error) => this.#status({ state: "error", error }),
+    );
+    if (this.#paused) this.#interceptor.hold();
+    this.#client = client;
+    this.protocolVersion = version;
+    this.#wire(client);
+    await this.#firstConnection(client);
+  }
+
+  async #dropClient(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    this.#interceptor?.uninstall();
+    this.#interceptor = undefined;
+    if (client) await client.endAsync(true).catch(() => undefined);
+  }
+
+  /**
+   * While paused with the connection stalled, MQTT.js cannot read the PINGRESP behind the kept
+   * PUBLISH: keep the session alive by sending PINGREQs ourselves (the broker sees traffic) and
+   * telling MQTT.js the connection is fine (it is merely not being read).
+   */
+  #keepAliveWhileStalled(): void {
+    const seconds = this.#options.keepaliveSeconds;
+    if (seconds === 0 || this.#keepalive !== undefined) return;
+    this.#keepalive = setInterval(
+      () => {
+        const client = this.#client;
+        if (!client?.connected || !this.stalled) return;
+        client.sendPing();
+        client.reschedulePing(true);
+      },
+      (seconds * 1000) / 2,
+    );
+    this.#keepalive.unref();
+  }
+
+  /**
+   * A PUBLISH from the broker proves the connection alive. MQTT.js counts only PINGRESPs (and acks
+   * of what we send), and on a long backlog a PINGRESP can sit behind many seconds of messages: tell
+   * it the connection is fine, at most once a second. The broker hears from us through our PUBACKs,
+   * or our own PINGREQs while stalled.
+   */
+  #brokerIsAlive(): void {
+    const now = Date.now();
+    if (now - this.#aliveAt < 1000) return;
+    this.#aliveAt = now;
+    this.#client?.reschedulePing(true);
+  }
+
   async #close(): Promise<void> {
     this.#abort.abort();
-    this.#backlog = []; // never acknowledged: redelivered by the broker on the next session
-    // Keep the interception while the connection closes: a PUBLISH still arriving must not be acknowledged.
+    clearInterval(this.#keepalive);
+    // Acknowledgements already given leave first; then nothing more is acknowledged while the connection
+    // closes (a PUBLISH still arriving must not be).
+    this.#interceptor?.flushNow();
     this.#interceptor?.discardAll();
     const client = this.#client;
     if (client === undefined) return;
@@ -154,6 +253,7 @@ class MqttSubscriptionSource implements MqttSource {
 
   #receive(packet: IPublishPacket, ack: (() => void) | undefined): void {
     if (this.#stopping !== undefined) return;
+    this.#brokerIsAlive();
     let settled = false;
     const message: SourceMessage = {
       topic: packet.topic,
@@ -168,28 +268,6 @@ class MqttSubscriptionSource implements MqttSource {
         ack?.();
       },
     };
-    if (!this.#paused) {
-      this.#deliver(message);
-      return;
-    }
-    this.#backlog.push(message);
-    if (this.#backlog.length >= this.#options.maxPausedMessages && !this.#parked) this.#park();
-  }
-
-  /**
-   * Paused with a full buffer: leave the broker (the persistent session keeps queuing for us) rather than
-   * buffer without bound. Held PUBACKs of this connection are void; the broker redelivers those messages.
-   */
-  #park(): void {
-    this.#parked = true;
-    this.#status({
-      state: "offline",
-      detail: `paused with ${this.#backlog.length} messages buffered: disconnected until resume (session kept)`,
-    });
-    this.#client?.end(false);
-  }
-
-  #deliver(message: SourceMessage): void {
     try {
       this.#handlers?.message(message);
     } catch (error) {
@@ -207,11 +285,24 @@ class MqttSubscriptionSource implements MqttSource {
 
   #wire(client: MqttClient): void {
     const where = redactUrl(this.#options.url);
+    let attempt = 0;
     client.on("connect", (connack) => {
+      attempt = 0;
       this.#reconnectDelayMs = this.#options.reconnectMinDelayMs;
       client.options.reconnectPeriod = this.#reconnectDelayMs;
       const session = connack.sessionPresent ? "session resumed" : "new session";
-      this.#status({ state: "online", detail: `${where} as ${this.clientId} (${session})` });
+      this.#status({
+        state: "online",
+        detail: `${where} as ${this.clientId} (MQTT ${client.options.protocolVersion === 5 ? "5" : "3.1.1"}, ${session})`,
+      });
+    });
+    client.on("packetreceive", (packet) => {
+      // MQTT.js resubscribes on a new session without reporting a refusal: the source does.
+      if (packet.cmd !== "suback" || !this.#subscribed) return;
+      const code = subackFailure({ packet });
+      if (code !== undefined) {
+        this.#status({ state: "error", error: subscriptionRefused(this.subscription ?? "", code) });
+      }
     });
     client.on("offline", () => this.#status({ state: "offline", detail: where }));
     client.on("disconnect", (packet) => {
@@ -222,10 +313,6 @@ class MqttSubscriptionSource implements MqttSource {
         detail: `${where}: the broker disconnected us (reason code ${reason})`,
       });
     });
-    let attempt = 0;
-    client.on("connect", () => {
-      attempt = 0;
-    });
     client.on("reconnect", () => {
       attempt++;
       this.#status({ state: "reconnecting", detail: `${where}, attempt ${attempt}` });
@@ -233,9 +320,15 @@ class MqttSubscriptionSource implements MqttSource {
       client.options.reconnectPeriod = this.#reconnectDelayMs;
     });
     client.on("error", (error) => {
+      // Under "auto", MQTT 5 refused for its version is the cue to fall back, not a failure to report.
+      if (this.#negotiating && isUnsupportedProtocol(error)) return;
+      const refusal = connackRefusal(error);
       this.#status({
         state: "error",
-        error: new SourceError(`MQTT ${where}: ${error.message}`, { cause: error }),
+        error: new SourceError(`MQTT ${where}: ${error.message}`, {
+          cause: error,
+          ...(refusal ? { code: refusal } : {}),
+        }),
       });
     });
   }
@@ -248,38 +341,41 @@ class MqttSubscriptionSource implements MqttSource {
         client.off("error", onError);
         this.#abort.signal.removeEventListener("abort", onAbort);
       };
+      const fail = (message: string, code: SourceErrorCode, cause?: unknown): void => {
+        cleanup();
+        reject(new SourceError(message, { code, ...(cause === undefined ? {} : { cause }) }));
+      };
       const onAbort = (): void => {
         cleanup();
         reject(new LifecycleError("STOPPED", "The MQTT source was stopped while connecting."));
       };
       const onConnect = (): void => {
         cleanup();
+        // From now on a refused reconnection (e.g. credentials revoked while running) is retried with
+        // backoff and reported each time; only a refusal of the first connection fails `start()`.
+        client.options.reconnectOnConnackError = true;
         resolve();
       };
       const onError = (error: Error & { code?: unknown }): void => {
         // A refused CONNACK (bad credentials, rejected id, …) carries a numeric reason code: do not retry it.
-        if (typeof error.code === "number") {
-          cleanup();
-          reject(new SourceError(`The broker refused the connection: ${error.message}`, { cause: error }));
+        const refusal = connackRefusal(error);
+        if (refusal !== undefined) {
+          fail(`The broker refused the connection: ${error.message}`, refusal, error);
           return;
         }
         // An untrusted or mismatched certificate will not become trusted by retrying.
         if (typeof error.code === "string" && TLS_VERIFICATION_ERROR.test(error.code)) {
-          cleanup();
-          reject(
-            new SourceError(
-              `The broker's TLS certificate was not accepted (${error.code}: ${error.message}); pass its CA as tls.ca`,
-              { cause: error },
-            ),
+          fail(
+            `The broker's TLS certificate was not accepted (${error.code}: ${error.message}); pass its CA as tls.ca`,
+            "TLS_UNTRUSTED",
+            error,
           );
         }
       };
       const timer = setTimeout(() => {
-        cleanup();
-        reject(
-          new SourceError(
-            `No connection to ${redactUrl(this.#options.url)} within ${this.#options.connectTimeoutMs} ms`,
-          ),
+        fail(
+          `No connection to ${redactUrl(this.#options.url)} within ${this.#options.connectTimeoutMs} ms`,
+          "BROKER_UNREACHABLE",
         );
       }, this.#options.connectTimeoutMs);
       client.on("connect", onConnect);
@@ -290,9 +386,6 @@ class MqttSubscriptionSource implements MqttSource {
   }
 }
 
-/** Node's codes for a failed certificate verification (self-signed, unknown issuer, expired, wrong name). */
-const TLS_VERIFICATION_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS/;
-
 /**
  * Creates an MQTT {@link Source}: a persistent QoS 1 subscription whose PUBACKs are sent only when the bridge
  * acknowledges each message (after the store's COMMIT), in arrival order.
@@ -300,13 +393,14 @@ const TLS_VERIFICATION_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_
  * @remarks
  * - At-least-once: a message not acknowledged before a crash, `stop()` or a dropped connection is redelivered
  *   by the broker (persistent session: fixed `clientId`, `clean: false`); the store de-duplicates by hash.
+ * - MQTT 5 by default (Receive Maximum 4000), falling back to MQTT 3.1.1 when the broker refuses MQTT 5.
  * - QoS 0 messages (`qos: 0`, or published at QoS 0) have no acknowledgement: `ack()` is a no-op, and they
  *   are at-most-once.
  * - Retained messages are delivered like any other, with `retained: true`; the broker re-sends them on each
  *   new subscription, and the store recognises the copy by its hash.
- * - `pause()` holds new deliveries in memory until `resume()`. Once `maxPausedMessages` are held, the source
- *   disconnects (the persistent session keeps queuing at the broker) and reconnects on `resume()`; nothing is
- *   acknowledged or dropped meanwhile.
+ * - `pause()` stops reading from the broker: the next message is kept back and TCP flow control holds the
+ *   rest at the broker. The connection stays up (the source keeps it alive with its own PINGREQs), so no
+ *   acknowledgement is lost and nothing is delivered twice; `resume()` goes on where it stopped.
  *
  * @param options - connection and subscription settings, validated here
  * @throws an `InvalidOptionError` naming the first invalid option

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { InvalidOptionError } from "../../errors.js";
-import type { Source } from "../source.js";
+import { integerOption } from "../../validation.js";
 
 /** TLS settings of an `mqtts://` (or `wss://`) connection. Contents are passed to Node's `tls.connect`. */
 export interface MqttTlsOptions {
@@ -84,10 +84,14 @@ export interface MqttSourceOptions {
    */
   readonly sharedGroup?: string;
   /**
-   * MQTT protocol version: `4` (MQTT 3.1.1) or `5`.
-   * @defaultValue `4`
+   * MQTT protocol version: `5`, `4` (MQTT 3.1.1), or `"auto"`: MQTT 5, and MQTT 3.1.1 when the broker
+   * refuses MQTT 5 at the first connection ("unacceptable/unsupported protocol version", as aedes does).
+   * MQTT 5 is preferred because its Receive Maximum lets the broker keep many messages in flight while
+   * the bridge commits, which is what lets a backlog drain at the database's speed; on MQTT 3.1.1 the
+   * broker's own limit applies (mosquitto `max_inflight_messages`, 20 by default).
+   * @defaultValue `"auto"`
    */
-  readonly protocolVersion?: 4 | 5;
+  readonly protocolVersion?: 4 | 5 | "auto";
   /**
    * Keepalive interval in seconds (`0` disables it). It keeps working while acknowledgements are held.
    * @defaultValue `30`
@@ -96,32 +100,25 @@ export interface MqttSourceOptions {
   /** Reconnection backoff. */
   readonly reconnect?: MqttReconnectOptions;
   /**
-   * How long {@link Source.start} waits for the first connection before it rejects, in milliseconds.
+   * How long `start()` waits for the first connection before it rejects, in milliseconds.
    * @defaultValue `30000`
    */
   readonly connectTimeoutMs?: number;
   /**
    * MQTT 5 only: Receive Maximum sent in CONNECT, the number of un-acknowledged QoS 1 messages the broker may
-   * have in flight to this client. Keep the bridge's write-buffer size at or below it.
-   * @defaultValue the broker's own limit (MQTT 5 default 65,535; mosquitto further caps it with
-   * `max_inflight_messages`)
+   * have in flight to this client (mosquitto lets it replace its `max_inflight_messages` for MQTT 5
+   * clients). Acknowledgements wait for the COMMIT, so this is how much can arrive while a commit runs.
+   * @defaultValue `4000` (the bridge's default write-buffer capacity: a larger window would only stall)
    */
   readonly receiveMaximum?: number;
   /**
-   * How many un-acknowledged QoS 1 messages the broker delivers at most (its in-flight window), announced to
-   * the bridge as {@link Source.maxInFlight} so its write buffer commits at least that often. Set it to the
-   * broker's limit: mosquitto `max_inflight_messages` (default 20), EMQX `max_inflight` (default 32).
-   * @defaultValue `receiveMaximum` when set, otherwise `20` (mosquitto's default)
+   * On MQTT 3.1.1: how many un-acknowledged QoS 1 messages the broker delivers at most (its in-flight
+   * window), announced to the bridge so it commits as soon as that many wait instead of waiting for its
+   * timer. Set it to the broker's limit: mosquitto `max_inflight_messages` (default 20), EMQX `max_inflight`
+   * (default 32). On MQTT 5 the window is `receiveMaximum`.
+   * @defaultValue `20` (mosquitto's default)
    */
   readonly maxInFlight?: number;
-  /**
-   * Messages held in memory while the bridge has paused the source. When this many are held, the source
-   * disconnects from the broker until `resume()`, so a long pause (e.g. PostgreSQL down) cannot exhaust
-   * memory; the persistent session queues meanwhile (mind the broker's queue limit, e.g. mosquitto
-   * `max_queued_messages`).
-   * @defaultValue `10000`
-   */
-  readonly maxPausedMessages?: number;
   /**
    * MQTT 5 only: Session Expiry Interval in seconds. MQTT 5 ends a session when the connection closes unless
    * this is set, so with `clean: false` the default keeps the session indefinitely, like MQTT 3.1.1.
@@ -150,8 +147,8 @@ export interface ResolvedMqttSourceOptions {
   readonly tls: MqttTlsOptions | undefined;
   /** Shared-subscription group. */
   readonly sharedGroup: string | undefined;
-  /** Protocol version. */
-  readonly protocolVersion: 4 | 5;
+  /** Protocol version, or `"auto"` (5, falling back to 4). */
+  readonly protocolVersion: 4 | 5 | "auto";
   /** Keepalive, seconds. */
   readonly keepaliveSeconds: number;
   /** First reconnection delay, ms. */
@@ -160,14 +157,12 @@ export interface ResolvedMqttSourceOptions {
   readonly reconnectMaxDelayMs: number;
   /** Initial connection timeout, ms. */
   readonly connectTimeoutMs: number;
-  /** MQTT 5 Receive Maximum, if set. */
-  readonly receiveMaximum: number | undefined;
+  /** MQTT 5 Receive Maximum. */
+  readonly receiveMaximum: number;
   /** MQTT 5 Session Expiry Interval, seconds. */
   readonly sessionExpirySeconds: number;
-  /** The broker's in-flight window the bridge should flush within. */
+  /** The broker's in-flight window on MQTT 3.1.1. */
   readonly maxInFlight: number;
-  /** Messages held while paused before the source disconnects until resume. */
-  readonly maxPausedMessages: number;
 }
 
 const PROTOCOLS = new Set(["mqtt:", "mqtts:", "tcp:", "ssl:", "ws:", "wss:"]);
@@ -186,10 +181,7 @@ export function defaultClientId(host: string = hostname()): string {
 }
 
 function integerIn(option: string, value: number | undefined, min: number, max: number): void {
-  if (value === undefined) return;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(option, `expected an integer from ${min} to ${max}, got ${String(value)}`);
-  }
+  integerOption(option, value, undefined, { min, max });
 }
 
 /**
@@ -241,7 +233,7 @@ export function redactUrl(url: string): string {
     if (parsed.password) parsed.password = "***";
     return parsed.toString();
   } catch {
-    return url.replace(/\/\/[^@/]*@/, "//***@");
+    return url.replace(/\/\/.*@/s, "//***@");
   }
 }
 
@@ -266,14 +258,21 @@ export function resolveMqttSourceOptions(options: MqttSourceOptions = {}): Resol
   }
   const clean = options.clean ?? false;
   if (typeof clean !== "boolean") throw new InvalidOptionError("clean", "expected a boolean");
-  const protocolVersion = options.protocolVersion ?? 4;
-  if (protocolVersion !== 4 && protocolVersion !== 5) {
+  const protocolVersion = options.protocolVersion ?? "auto";
+  if (protocolVersion !== 4 && protocolVersion !== 5 && protocolVersion !== "auto") {
     throw new InvalidOptionError(
       "protocolVersion",
-      `expected 4 (MQTT 3.1.1) or 5, got ${String(protocolVersion)}`,
+      `expected 4 (MQTT 3.1.1), 5 or "auto", got ${String(protocolVersion)}`,
     );
   }
-  if (options.password !== undefined && options.username === undefined && protocolVersion === 4) {
+  if ((options as { readonly maxPausedMessages?: unknown }).maxPausedMessages !== undefined) {
+    throw new InvalidOptionError(
+      "maxPausedMessages",
+      "was removed: a paused source no longer disconnects; it stops reading, and the bridge bounds what it " +
+        "holds with writeBuffer.capacity and writeBuffer.capacityBytes",
+    );
+  }
+  if (options.password !== undefined && options.username === undefined && protocolVersion !== 5) {
     throw new InvalidOptionError("password", "MQTT 3.1.1 allows a password only with a username");
   }
   if (options.username !== undefined && typeof options.username !== "string") {
@@ -291,19 +290,24 @@ export function resolveMqttSourceOptions(options: MqttSourceOptions = {}): Resol
   integerIn("reconnect.maxDelayMs", reconnectMaxDelayMs, reconnectMinDelayMs, 3_600_000);
   const connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
   integerIn("connectTimeoutMs", connectTimeoutMs, 1, 3_600_000);
-  if (options.receiveMaximum !== undefined && protocolVersion !== 5) {
-    throw new InvalidOptionError("receiveMaximum", "is an MQTT 5 setting: set protocolVersion to 5");
+  if (options.receiveMaximum !== undefined && protocolVersion === 4) {
+    throw new InvalidOptionError(
+      "receiveMaximum",
+      'is an MQTT 5 setting: set protocolVersion to 5 or "auto"',
+    );
   }
-  integerIn("receiveMaximum", options.receiveMaximum, 1, 65_535);
-  if (options.sessionExpirySeconds !== undefined && protocolVersion !== 5) {
-    throw new InvalidOptionError("sessionExpirySeconds", "is an MQTT 5 setting: set protocolVersion to 5");
+  const receiveMaximum = options.receiveMaximum ?? 4000;
+  integerIn("receiveMaximum", receiveMaximum, 1, 65_535);
+  if (options.sessionExpirySeconds !== undefined && protocolVersion === 4) {
+    throw new InvalidOptionError(
+      "sessionExpirySeconds",
+      'is an MQTT 5 setting: set protocolVersion to 5 or "auto"',
+    );
   }
   const sessionExpirySeconds = options.sessionExpirySeconds ?? (clean ? 0 : SESSION_NEVER_EXPIRES);
   integerIn("sessionExpirySeconds", sessionExpirySeconds, 0, SESSION_NEVER_EXPIRES);
-  const maxInFlight = options.maxInFlight ?? options.receiveMaximum ?? 20;
+  const maxInFlight = options.maxInFlight ?? 20;
   integerIn("maxInFlight", maxInFlight, 1, 65_535);
-  const maxPausedMessages = options.maxPausedMessages ?? 10_000;
-  integerIn("maxPausedMessages", maxPausedMessages, 1, Number.MAX_SAFE_INTEGER);
   const tls = options.tls;
   if (tls?.rejectUnauthorized !== undefined && typeof tls.rejectUnauthorized !== "boolean") {
     throw new InvalidOptionError("tls.rejectUnauthorized", "expected a boolean");
@@ -323,9 +327,8 @@ export function resolveMqttSourceOptions(options: MqttSourceOptions = {}): Resol
     reconnectMinDelayMs,
     reconnectMaxDelayMs,
     connectTimeoutMs,
-    receiveMaximum: options.receiveMaximum,
+    receiveMaximum,
     sessionExpirySeconds,
     maxInFlight,
-    maxPausedMessages,
   };
 }

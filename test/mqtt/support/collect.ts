@@ -20,10 +20,16 @@ export interface Collector {
   waitForStatus(state: SourceStatus["state"], after?: number, timeoutMs?: number): Promise<void>;
 }
 
-async function until(predicate: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+/** Resolves once `predicate()` holds, checking every 10 ms; rejects after `timeoutMs` naming `what`. */
+export async function until(
+  predicate: () => boolean,
+  what: string | (() => string),
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -43,16 +49,30 @@ export function collector(): Collector {
     waitForMessages: (count, timeoutMs = 10_000) =>
       until(
         () => messages.length >= count,
-        timeoutMs,
         () => `${count} messages (got ${messages.length})`,
+        timeoutMs,
       ),
     waitForStatus: (state, after = 0, timeoutMs = 10_000) =>
       until(
         () => statuses.slice(after).some((s) => s.state === state),
-        timeoutMs,
         () => `status ${state} (got ${statuses.map((s) => s.state).join(",")})`,
+        timeoutMs,
       ),
   };
+}
+
+/**
+ * What `seen` receives before a marker published now on `topic` arrives: proof that nothing else was
+ * (re)delivered, without sleeping. MQTT keeps one publisher's messages in order per subscription.
+ */
+export async function receivedBefore(url: string, topic: string, seen: Collector): Promise<string[]> {
+  const marker = `marker-${randomBytes(4).toString("hex")}`;
+  const from = seen.messages.length;
+  await publishAll(url, topic, [marker]);
+  await until(() => seen.texts().includes(marker), `marker ${marker}`);
+  for (const m of seen.messages) m.ack();
+  const texts = seen.texts().slice(from);
+  return texts.slice(0, texts.indexOf(marker));
 }
 
 /** Waits `ms` milliseconds. */

@@ -10,10 +10,13 @@ export interface BrokerTarget {
   start(): Promise<TestBroker>;
 }
 
-/** Always an in-process aedes of the test's own; the machine's broker too when `MQTT_URL` is set. */
+/**
+ * Always an in-process aedes of the test's own (MQTT 3.1.1); the machine's broker too (MQTT 3.1.1 and 5)
+ * when `MQTT_URL` is set, else a notice that its cases are skipped.
+ */
 export function brokerTargets(): BrokerTarget[] {
   const targets: BrokerTarget[] = [{ name: "aedes", mqtt5: false, start: () => startAedes() }];
-  const machine = machineBroker();
+  const machine = machineBroker("the MQTT_URL and MQTT 5 cases of the shared MQTT tests");
   if (machine !== undefined) targets.push({ name: "MQTT_URL", mqtt5: true, start: async () => machine });
   return targets;
 }
