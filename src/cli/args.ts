@@ -67,15 +67,36 @@ export function positiveIntegerFlag(
   return number;
 }
 
-/** Parses a duration such as `20`, `20s`, `1500ms` or `2m` into milliseconds. */
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/**
+ * A point in time from `--before DATE` (ISO 8601: `2026-09-01` is midnight UTC) or `--older-than
+ * DURATION` (that long before now); exactly one must be given.
+ */
+export function cutoffFlag(command: string, values: FlagValues): Date {
+  const before = stringFlag(values, "before");
+  const olderThan = stringFlag(values, "older-than");
+  if ((before === undefined) === (olderThan === undefined))
+    throw usageError("give --before DATE or --older-than DURATION (e.g. 90d)", command);
+  if (olderThan !== undefined)
+    return new Date(Date.now() - durationFlag(command, "--older-than", olderThan)!);
+  const date = new Date(before!);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(before!) || Number.isNaN(date.getTime()))
+    throw usageError(`--before expects an ISO 8601 date like 2026-09-01, got "${before}"`, command);
+  return date;
+}
+
+/** Parses a duration such as `20`, `20s`, `1500ms`, `2m`, `6h` or `90d` into milliseconds. */
 export function durationFlag(command: string, name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(value.trim());
   if (!match)
-    throw usageError(`${name} expects a duration like 20, 20s, 1500ms or 2m, got "${value}"`, command);
+    throw usageError(
+      `${name} expects a duration like 20, 20s, 1500ms, 2m, 6h or 90d, got "${value}"`,
+      command,
+    );
   const amount = Number(match[1]);
-  const unit = match[2] ?? "s";
-  const ms = unit === "ms" ? amount : unit === "s" ? amount * 1000 : amount * 60_000;
+  const ms = amount * UNIT_MS[(match[2] ?? "s") as keyof typeof UNIT_MS];
   if (ms <= 0) throw usageError(`${name} must be longer than zero`, command);
   return Math.round(ms);
 }

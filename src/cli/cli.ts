@@ -1,8 +1,13 @@
 import { type CliError, usageError } from "./cli-error.js";
 import { type Command, printError, printLine } from "./command.js";
+import { anchorCommand } from "./commands/anchor.js";
+import { archiveCommand } from "./commands/archive.js";
 import { demoCommand } from "./commands/demo.js";
+import { devicesCommand } from "./commands/devices.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { proofCommand } from "./commands/proof.js";
+import { pruneCommand } from "./commands/prune.js";
+import { retentionCommand } from "./commands/retention.js";
 import { runCommand } from "./commands/run.js";
 import { verifyCommand } from "./commands/verify.js";
 import { verifyProofCommand } from "./commands/verify-proof.js";
@@ -16,6 +21,11 @@ const COMMANDS: readonly Command[] = [
   verifyCommand,
   proofCommand,
   verifyProofCommand,
+  devicesCommand,
+  anchorCommand,
+  archiveCommand,
+  pruneCommand,
+  retentionCommand,
   demoCommand,
 ];
 

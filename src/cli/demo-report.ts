@@ -1,5 +1,5 @@
-import { messageHash, verifyInclusion } from "../index.js";
 import type { PostgresStore } from "../stores/postgres/index.js";
+import { messageHash, verifyInclusion } from "../verify.js";
 
 /** What the demo's verification found. */
 export interface DemoVerification {
@@ -53,8 +53,8 @@ export async function showOneProof(
   say: (line: string) => void,
 ): Promise<boolean> {
   const batch = await store.getBatch(batchId);
-  const offset = Math.floor((batch?.messageCount ?? 0) / 3);
-  const [message] = await store.getBatchMessages(batchId, { limit: 1, offset });
+  const third = Math.floor((batch?.messageCount ?? 0) / 3);
+  const message = (await store.getBatchMessages(batchId, { limit: third + 1 })).items[third];
   if (!message || !batch) {
     say("  (no message to prove)");
     return false;

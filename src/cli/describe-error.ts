@@ -1,4 +1,5 @@
 import { InvalidOptionError, SourceError, VeepBridgeError } from "../index.js";
+import { sqlState, tlsCertificateErrorCode } from "../stores/postgres/errors.js";
 import { CliError } from "./cli-error.js";
 import { EXIT } from "./exit-codes.js";
 import type { DatabaseTarget } from "./targets.js";
@@ -63,13 +64,38 @@ function isUnreachable(error: unknown): boolean {
 
 function sqlStateOf(error: unknown): string | undefined {
   for (const cause of causes(error)) {
-    const code = codeOf(cause);
-    if (code && /^[0-9A-Z]{5}$/.test(code)) return code;
+    const state = sqlState(cause);
+    if (state) return state;
+  }
+  return undefined;
+}
+
+function tlsCodeOf(error: unknown): string | undefined {
+  for (const cause of causes(error)) {
+    const code = tlsCertificateErrorCode(cause);
+    if (code) return code;
   }
   return undefined;
 }
 
 function databaseError(error: unknown, db: DatabaseTarget): CliError | undefined {
+  const tls = tlsCodeOf(error);
+  if (tls !== undefined) {
+    return new CliError(
+      `PostgreSQL at ${db.address} presented a TLS certificate that is not trusted (${tls}) — give the CA that signed it: sslmode=verify-full&sslrootcert=FILE in DATABASE_URL, or postgres.ssl.ca in the config file`,
+      EXIT.unavailable,
+      { cause: error },
+    );
+  }
+  if (
+    [...causes(error)].some((cause) => messageOf(cause) === "The server does not support SSL connections")
+  ) {
+    return new CliError(
+      `PostgreSQL at ${db.address} does not offer TLS — enable ssl on the server, or remove sslmode from DATABASE_URL`,
+      EXIT.unavailable,
+      { cause: error },
+    );
+  }
   if (isUnreachable(error)) {
     return new CliError(
       `cannot reach PostgreSQL at ${db.address} — set DATABASE_URL (or DATABASE_HOST/DATABASE_PORT) or start it`,
@@ -78,6 +104,13 @@ function databaseError(error: unknown, db: DatabaseTarget): CliError | undefined
     );
   }
   const state = sqlStateOf(error);
+  if (state === "28000" && [...causes(error)].some((cause) => /no encryption$/.test(messageOf(cause)))) {
+    return new CliError(
+      `PostgreSQL at ${db.address} accepts only TLS connections here — add sslmode=verify-full&sslrootcert=FILE to DATABASE_URL, or set postgres.ssl in the config file`,
+      EXIT.unavailable,
+      { cause: error },
+    );
+  }
   if (state === "28P01" || state === "28000") {
     return new CliError(
       `PostgreSQL at ${db.address} refused the login${db.user ? ` of role "${db.user}"` : ""} — check the user and password in DATABASE_URL (or DATABASE_USER/DATABASE_PASSWORD)`,
@@ -102,6 +135,31 @@ function databaseError(error: unknown, db: DatabaseTarget): CliError | undefined
   return undefined;
 }
 
+function sourceError(error: SourceError, broker: string): CliError | undefined {
+  const fail = (message: string): CliError => new CliError(message, EXIT.unavailable, { cause: error });
+  const why = messageOf(error.cause ?? error);
+  switch (error.code) {
+    case "BROKER_UNREACHABLE":
+      return fail(`cannot reach the MQTT broker at ${broker} — set MQTT_URL or start it`);
+    case "NOT_AUTHORIZED":
+      return fail(
+        `the MQTT broker at ${broker} refused the credentials (${why}) — check MQTT_USERNAME and MQTT_PASSWORD`,
+      );
+    case "CONNECTION_REFUSED":
+      return fail(`the MQTT broker at ${broker} refused the connection (${why}) — check MQTT_CLIENT_ID`);
+    case "TLS_UNTRUSTED":
+      return fail(
+        `the MQTT broker at ${broker} presented a certificate that is not trusted: ${error.message}`,
+      );
+    case "SUBSCRIPTION_REFUSED":
+      return fail(`the MQTT broker at ${broker} refused the subscription: ${error.message}`);
+    default:
+      return isUnreachable(error)
+        ? fail(`cannot reach the MQTT broker at ${broker} — set MQTT_URL or start it`)
+        : undefined;
+  }
+}
+
 /**
  * Turns any error into a {@link CliError}: connection problems and invalid configuration become
  * exit 3 with a message saying what to do, other library errors keep their message, and anything
@@ -115,23 +173,8 @@ export function describeError(error: unknown, context: ErrorContext = {}): CliEr
     });
   }
   if (error instanceof SourceError) {
-    const broker = context.broker ?? "the configured address";
-    if (/^No connection to/.test(error.message) || isUnreachable(error)) {
-      return new CliError(
-        `cannot reach the MQTT broker at ${broker} — set MQTT_URL or start it`,
-        EXIT.unavailable,
-        {
-          cause: error,
-        },
-      );
-    }
-    if (/refused the connection/.test(error.message)) {
-      return new CliError(
-        `the MQTT broker at ${broker} refused the connection (${messageOf(error.cause ?? error)}) — check MQTT_USERNAME, MQTT_PASSWORD and MQTT_CLIENT_ID`,
-        EXIT.unavailable,
-        { cause: error },
-      );
-    }
+    const described = sourceError(error, context.broker ?? "the configured address");
+    if (described) return described;
   }
   if (context.database) {
     const described = databaseError(error, context.database);
@@ -139,7 +182,9 @@ export function describeError(error: unknown, context: ErrorContext = {}): CliEr
   }
   if (error instanceof VeepBridgeError) {
     const exitCode =
-      error.code === "MIGRATION_ERROR" || error.code === "STORE_ERROR" ? EXIT.unavailable : EXIT.internal;
+      error.code === "MIGRATION_ERROR" || error.code === "STORE_ERROR" || error.code === "ANCHOR_ERROR"
+        ? EXIT.unavailable
+        : EXIT.internal;
     return new CliError(error.message, exitCode, { cause: error });
   }
   return new CliError(`unexpected error: ${messageOf(error)}`, EXIT.internal, { cause: error });

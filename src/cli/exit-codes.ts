@@ -1,4 +1,4 @@
-/** Exit codes of the `veep-bridge` command; documented in `veep-bridge --help` and the README. */
+/** Exit codes of the `veep-bridge` command; documented in `veep-bridge --help` and docs/reference.md. */
 export const EXIT = {
   /** Success. */
   ok: 0,

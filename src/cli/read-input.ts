@@ -23,13 +23,30 @@ export async function readTextInput(path: string): Promise<string> {
   }
 }
 
+/**
+ * Why `JSON.parse` failed, without quoting the text: V8 messages such as `Unexpected token 'x', "…" is
+ * not valid JSON` repeat part of it, and a config file may hold passwords. Positions become line:column.
+ */
+function jsonSyntaxProblem(error: unknown, text: string): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const position = /at position (\d+)/.exec(message);
+  if (position) {
+    const before = text.slice(0, Number(position[1]));
+    const line = before.split("\n").length;
+    const column = before.length - before.lastIndexOf("\n");
+    return `${message.replace(/ (in JSON )?at position \d+.*$/s, "")} at line ${line}, column ${column}`;
+  }
+  if (/is not valid JSON/.test(message)) return "unexpected text (not repeated here: it may hold a secret)";
+  return message.replace(/["'].*$/s, "").trim() || "syntax error";
+}
+
 /** Parses JSON text, naming `what` in the error (exit 1: the input does not check out). */
 export function parseJsonInput(text: string, what: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
     throw new CliError(
-      `${what} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+      `${what} is not valid JSON: ${jsonSyntaxProblem(error, text)}`,
       EXIT.verificationFailed,
     );
   }

@@ -1,4 +1,5 @@
 import type { Bridge, BridgeEvents } from "../index.js";
+import { printable } from "../message/text-limits.js";
 import { formatStatus, messageRate, StatusLine } from "./status-line.js";
 
 /** How `run` and `demo` report: a live line on a terminal, log lines, or JSON lines. */
@@ -35,7 +36,7 @@ const DESCRIBE: { [K in keyof BridgeEvents]?: (...args: Parameters<BridgeEvents[
     { ...b },
   ],
   "batch:failed": (b) => [`batch ${b.batchId} FAILED its integrity check: ${b.reason}`, { ...b }],
-  rejected: (r) => [`rejected ${r.reason} on ${r.topic}: ${r.detail}`, { ...r }],
+  rejected: (r) => [`rejected ${r.reason} on ${printable(r.topic)}: ${printable(r.detail)}`, { ...r }],
   retry: (r) => [
     `retrying ${r.operation} in ${r.delayMs} ms (attempt ${r.attempt}): ${r.error.message}`,
     { operation: r.operation, attempt: r.attempt, delayMs: r.delayMs, error: r.error.message },

@@ -1,6 +1,6 @@
 import type { BatchOptions, WriteBufferOptions } from "../index.js";
 import type { MqttSourceOptions } from "../sources/mqtt/index.js";
-import type { PostgresStoreOptions } from "../stores/postgres/index.js";
+import type { PartitionInterval, PostgresStoreOptions } from "../stores/postgres/index.js";
 import {
   booleanFlag,
   durationFlag,
@@ -9,9 +9,10 @@ import {
   positiveIntegerFlag,
   stringFlag,
 } from "./args.js";
-import { CliError } from "./cli-error.js";
-import { type ConfigFile, loadConfigFile } from "./config-file.js";
+import { CliError, usageError } from "./cli-error.js";
+import { type ConfigFile, isSignaturePolicy, loadConfigFile, type SignaturePolicy } from "./config-file.js";
 import { EXIT } from "./exit-codes.js";
+import { DEFAULT_METRICS_HOST, type MetricsEndpointConfig } from "./metrics-server.js";
 
 /** Everything `veep-bridge run` needs, merged from defaults, environment, config file and flags. */
 export interface RunConfig {
@@ -31,6 +32,10 @@ export interface RunConfig {
   readonly migrate: boolean;
   /** Seal the open batch on SIGINT/SIGTERM. */
   readonly sealOnExit: boolean;
+  /** The `/metrics`, `/healthz` and `/readyz` endpoint, or `undefined` when off (the default). */
+  readonly metrics: MetricsEndpointConfig | undefined;
+  /** Device signature policy (default `"reject"`). */
+  readonly signatures: SignaturePolicy;
 }
 
 /** Flags of `veep-bridge run` that configure the bridge. */
@@ -46,8 +51,12 @@ export const RUN_CONFIG_FLAGS: FlagSpec = {
   "batch-max-messages": { type: "string" },
   "batch-max-age": { type: "string" },
   "batch-max-bytes": { type: "string" },
+  "partition-interval": { type: "string" },
   "skip-migrate": { type: "boolean" },
   "seal-on-exit": { type: "boolean" },
+  "metrics-port": { type: "string" },
+  "metrics-host": { type: "string" },
+  signatures: { type: "string" },
 };
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -59,6 +68,25 @@ function envInteger(env: Env, name: string): number | undefined {
     throw new CliError(`${name} must be a positive integer, got "${value}"`, EXIT.unavailable);
   }
   return Number(value);
+}
+
+function envPort(env: Env, name: string): number | undefined {
+  const value = env[name];
+  if (value === undefined || value === "") return undefined;
+  const port = Number(value);
+  if (!/^\d+$/.test(value.trim()) || port > 65_535) {
+    throw new CliError(`${name} must be a TCP port (0–65535), got "${value}"`, EXIT.unavailable);
+  }
+  return port;
+}
+
+function portFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (!/^\d+$/.test(value.trim()) || port > 65_535) {
+    throw usageError(`${name} expects a TCP port (0–65535), got "${value}"`, "run");
+  }
+  return port;
 }
 
 function defined<T extends object>(entries: T): Partial<T> {
@@ -76,18 +104,66 @@ function fromEnv(env: Env): ConfigFile {
       maxInFlight: envInteger(env, "MQTT_MAX_IN_FLIGHT"),
       connectTimeoutMs: envInteger(env, "MQTT_CONNECT_TIMEOUT_MS"),
     }),
-    ...defined({ topic: env.VEEP_TOPIC || undefined }),
+    ...defined({
+      topic: env.VEEP_TOPIC || undefined,
+      signatures: envSignatures(env, "VEEP_SIGNATURES"),
+    }),
     batch: defined({
       maxMessages: envInteger(env, "VEEP_BATCH_MAX_MESSAGES"),
       maxAgeMs: envInteger(env, "VEEP_BATCH_MAX_AGE_MS"),
     }),
+    ...defined({
+      postgres: partitionInterval(
+        env.VEEP_PARTITION_INTERVAL,
+        (message) => new CliError(`VEEP_PARTITION_INTERVAL ${message}`, EXIT.unavailable),
+      ),
+    }),
+    metrics: defined({
+      port: envPort(env, "VEEP_METRICS_PORT"),
+      host: env.VEEP_METRICS_HOST || undefined,
+    }),
   };
+}
+
+const PARTITION_INTERVALS: readonly string[] = ["hour", "day", "week", "month"];
+
+/** `{ partitions: { interval } }` for a valid interval; `fail` describes an invalid one. */
+function partitionInterval(
+  value: string | undefined,
+  fail: (message: string) => Error,
+): Pick<PostgresStoreOptions, "partitions"> | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (!PARTITION_INTERVALS.includes(value)) throw fail(`must be hour, day, week or month, got "${value}"`);
+  return { partitions: { interval: value as PartitionInterval } };
+}
+
+function envSignatures(env: Env, name: string): SignaturePolicy | undefined {
+  const value = env[name];
+  if (value === undefined || value === "") return undefined;
+  if (!isSignaturePolicy(value)) {
+    throw new CliError(`${name} must be reject, store or off, got "${value}"`, EXIT.unavailable);
+  }
+  return value;
+}
+
+function signaturesFlag(value: string | undefined): SignaturePolicy | undefined {
+  if (value === undefined) return undefined;
+  if (!isSignaturePolicy(value))
+    throw usageError(`--signatures expects reject, store or off, got "${value}"`, "run");
+  return value;
 }
 
 function fromFlags(values: FlagValues): ConfigFile {
   const flag = (name: string) => stringFlag(values, name);
   return {
-    ...defined({ databaseUrl: flag("database-url"), topic: flag("topic") }),
+    ...defined({
+      postgres: partitionInterval(flag("partition-interval"), (message) =>
+        usageError(`--partition-interval ${message}`, "run"),
+      ),
+      databaseUrl: flag("database-url"),
+      topic: flag("topic"),
+      signatures: signaturesFlag(flag("signatures")),
+    }),
     mqtt: defined({
       url: flag("mqtt-url"),
       clientId: flag("client-id"),
@@ -100,6 +176,7 @@ function fromFlags(values: FlagValues): ConfigFile {
       maxAgeMs: durationFlag("run", "--batch-max-age", flag("batch-max-age")),
       maxBytes: positiveIntegerFlag("run", "--batch-max-bytes", flag("batch-max-bytes")),
     }),
+    metrics: defined({ port: portFlag("--metrics-port", flag("metrics-port")), host: flag("metrics-host") }),
     ...(booleanFlag(values, "skip-migrate") ? { migrate: false } : {}),
     ...(booleanFlag(values, "seal-on-exit") ? { sealOnExit: true } : {}),
   };
@@ -111,10 +188,17 @@ function merge(layers: readonly ConfigFile[]): ConfigFile {
     merged = {
       ...merged,
       ...layer,
-      postgres: { ...merged.postgres, ...layer.postgres },
+      postgres: {
+        ...merged.postgres,
+        ...layer.postgres,
+        ...(merged.postgres?.partitions || layer.postgres?.partitions
+          ? { partitions: { ...merged.postgres?.partitions, ...layer.postgres?.partitions } }
+          : {}),
+      },
       mqtt: { ...merged.mqtt, ...layer.mqtt },
       batch: { ...merged.batch, ...layer.batch },
       writeBuffer: { ...merged.writeBuffer, ...layer.writeBuffer },
+      metrics: { ...merged.metrics, ...layer.metrics },
     };
   }
   return merged;
@@ -122,7 +206,9 @@ function merge(layers: readonly ConfigFile[]): ConfigFile {
 
 /**
  * Resolves the run configuration. Precedence, highest first: flags, `--config` file, environment
- * (`MQTT_*`, `VEEP_*`; `DATABASE_*` are read by the PostgreSQL store), built-in defaults.
+ * (`MQTT_*`, `VEEP_*`; `DATABASE_*` are read by the PostgreSQL store), built-in defaults. The
+ * metrics endpoint is on only when a port is given (`--metrics-port`, `VEEP_METRICS_PORT` or the
+ * file's `metrics.port`).
  */
 export async function resolveRunConfig(values: FlagValues, env: Env = process.env): Promise<RunConfig> {
   const path = stringFlag(values, "config");
@@ -141,5 +227,10 @@ export async function resolveRunConfig(values: FlagValues, env: Env = process.en
     maxPayloadBytes: merged.maxPayloadBytes,
     migrate: merged.migrate ?? true,
     sealOnExit: merged.sealOnExit ?? false,
+    signatures: merged.signatures ?? "reject",
+    metrics:
+      merged.metrics?.port !== undefined
+        ? { port: merged.metrics.port, host: merged.metrics.host ?? DEFAULT_METRICS_HOST }
+        : undefined,
   };
 }

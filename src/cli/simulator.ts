@@ -10,7 +10,7 @@ export interface SimulatedDevice {
   readonly deviceId: string;
 }
 
-/** The demo's devices, on the seed's topics (`veep/factory1/line2/SENSOR_001/data`, …). */
+/** The demo's devices, on the default topic pattern (`veep/factory1/line2/SENSOR_001/data`, …). */
 export const DEMO_DEVICES: readonly SimulatedDevice[] = [
   ...["SENSOR_001", "SENSOR_002", "SENSOR_003", "SENSOR_004", "SENSOR_005"].map((deviceId) => ({
     tenant: "factory1",
@@ -51,7 +51,10 @@ export interface SimulationOptions {
 const topicOf = (d: SimulatedDevice): string => `veep/${d.tenant}/${d.site}/${d.deviceId}/data`;
 const round = (value: number, digits: number): number => Math.round(value * 10 ** digits) / 10 ** digits;
 
-/** A seed-shaped reading (seed §3.2) of device `d`, number `n`. */
+/**
+ * An energy-meter reading (deviceId, timestamp, kwh, voltage, current, temperature, metadata) of
+ * device `d`, number `n`.
+ */
 export function demoReading(d: SimulatedDevice, n: number, kwh: number): Record<string, unknown> {
   return {
     deviceId: d.deviceId,
@@ -77,7 +80,7 @@ export function badPayload(d: SimulatedDevice, k: number): string {
 }
 
 /**
- * Publishes seed-shaped readings at QoS 1 from every device for `durationMs`, with a bad payload
+ * Publishes sample readings at QoS 1 from every device for `durationMs`, with a bad payload
  * every `badEvery` readings and one reading published twice, then disconnects.
  */
 export async function simulateDevices(options: SimulationOptions): Promise<SimulationResult> {

@@ -45,7 +45,7 @@ describe("veep-bridge against PostgreSQL", () => {
     }
   }
 
-  it("migrate --seed applies the migrations and the seed devices; a second run is a no-op", async () => {
+  it("migrate --seed applies the migrations and the sample devices; a second run is a no-op", async () => {
     const first = await runCli(["migrate", "--seed"], env);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/applied 001_initial_schema\.sql[\s\S]*applied 002_seed_data\.sql/);
@@ -215,5 +215,19 @@ describe("veep-bridge against PostgreSQL", () => {
     expect(result.code).toBe(3);
     expect(result.stderr).toContain("cannot reach the MQTT broker at 127.0.0.1:9 — set MQTT_URL or start it");
     expect(result.stdout + result.stderr).not.toContain("mq-secret");
+  });
+
+  it("run, migrate and verify exit 3 naming `migrate --create-database` when the database does not exist", async () => {
+    const missing = `vb_missing_${randomBytes(4).toString("hex")}`;
+    const url = new URL(db.url);
+    url.pathname = `/${missing}`;
+    const missingEnv = cleanEnv({ DATABASE_URL: url.toString(), MQTT_URL: inject("mqttUrl") });
+    for (const args of [["run", "--connect-timeout", "5s"], ["migrate"], ["verify"]]) {
+      const result = await runCli(args, missingEnv);
+      expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(3);
+      expect(result.stderr).toContain(`database "${missing}" does not exist`);
+      expect(result.stderr).toContain("veep-bridge migrate --create-database");
+      expect(result.stderr).not.toMatch(/StoreError|\n\s+at /);
+    }
   });
 });

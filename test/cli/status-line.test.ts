@@ -8,7 +8,9 @@ const stats: BridgeStats = {
   duplicates: 2,
   rejected: 8,
   sealedBatches: 1,
+  refused: 0,
   buffered: 0,
+  bufferedBytes: 0,
   openBatchSize: 200,
   openBatchId: "b2",
   lastSealed: {

@@ -1,11 +1,11 @@
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cleanEnv, REPO_ROOT, runCli } from "./support/process.js";
+import { cleanEnv, REPO_ROOT, runCli, start } from "./support/process.js";
 
-const COMMANDS = ["run", "migrate", "verify", "proof", "verify-proof", "demo"];
+const COMMANDS = ["run", "migrate", "verify", "proof", "verify-proof", "devices", "demo"];
 
 /** A local port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -31,6 +31,29 @@ describe("veep-bridge command line", () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`^Usage: veep-bridge ${command}`));
   });
+
+  it("npx veep-bridge --help works in a clone, without npm run build", async () => {
+    const pkg = JSON.parse(await readFile(join(REPO_ROOT, "package.json"), "utf8")) as {
+      bin: Record<string, string>;
+    };
+    const bin = pkg.bin["veep-bridge"] ?? "";
+    expect(bin).not.toMatch(/^(\.\/)?dist\//);
+    // A cache of its own: npx remembers the bin links of a project it ran before.
+    const cache = await mkdtemp(join(tmpdir(), "veep-npx-cache-"));
+    try {
+      const npx = start(
+        "npx",
+        ["--no-install", "veep-bridge", "--help"],
+        cleanEnv({ npm_config_cache: cache }),
+      );
+      const { code } = await npx.exited;
+      expect(code, npx.stderr()).toBe(0);
+      expect(npx.stdout()).toMatch(/^veep-bridge \S+ — move IoT readings/);
+      for (const command of COMMANDS) expect(npx.stdout()).toContain(`  ${command} `);
+    } finally {
+      await rm(cache, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it("--version prints the package version", async () => {
     const pkg = JSON.parse(await readFile(join(REPO_ROOT, "package.json"), "utf8")) as { version: string };
@@ -66,7 +89,7 @@ describe("veep-bridge command line", () => {
     }
   });
 
-  it("reads the seed's DATABASE_HOST and DATABASE_PORT when DATABASE_URL is not set", async () => {
+  it("reads DATABASE_HOST and DATABASE_PORT when DATABASE_URL is not set", async () => {
     const port = await closedPort();
     const result = await runCli(
       ["verify"],

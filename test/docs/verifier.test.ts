@@ -3,19 +3,11 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import {
-  bytesToHex,
-  canonicalJson,
-  createBridge,
-  hexToBytes,
-  type MessageProof,
-  memorySource,
-  memoryStore,
-  merkleRootHex,
-  messageHash,
-  sha256Hasher,
-  verifyInclusion,
-} from "../../src/index.js";
+import { merkleRootHex, sha256Hasher } from "../../src/adapter.js";
+import { bytesToHex, hexToBytes } from "../../src/hashing/index.js";
+import { createBridge } from "../../src/index.js";
+import { memorySource, memoryStore } from "../../src/memory.js";
+import { canonicalJson, type MessageProof, messageHash, verifyInclusion } from "../../src/verify.js";
 import { REPO_ROOT } from "../cli/support/process.js";
 
 const VERIFIER = join(REPO_ROOT, "docs/verifier/verify_proof.py");

@@ -15,6 +15,9 @@ const ENTRY_POINTS: Record<string, string> = {
   "veep-bridge/mqtt": "src/sources/mqtt/index.ts",
   "veep-bridge/postgres": "src/stores/postgres/index.ts",
   "veep-bridge/testing": "src/testing/index.ts",
+  "veep-bridge/verify": "src/verify.ts",
+  "veep-bridge/memory": "src/memory.ts",
+  "veep-bridge/adapter": "src/adapter.ts",
 };
 
 /** The ```ts block that follows `<!-- readme-test: NAME -->` in README.md. */

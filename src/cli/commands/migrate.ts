@@ -12,7 +12,7 @@ Applies the pending SQL migrations (schema, leaf positions, de-duplication, dead
 transaction under an advisory lock. Safe to run from several processes; a no-op when up to date.
 
 Options:
-  --seed               also apply 002_seed_data.sql (the seed's three test devices)
+  --seed               also apply 002_seed_data.sql (three sample devices)
   --create-database    create the database first when it does not exist (needs CREATEDB)
   -h, --help           show this help
 
@@ -21,7 +21,7 @@ ${DATABASE_HELP}`;
 /** `veep-bridge migrate`. */
 export const migrateCommand: Command = {
   name: "migrate",
-  summary: "apply the database migrations (--seed adds the seed's test devices)",
+  summary: "apply the database migrations (--seed adds three sample devices)",
   help: HELP,
   async run(argv) {
     const { values } = parseCommandArgs("migrate", argv, {

@@ -25,20 +25,21 @@ export interface Running {
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(env)) {
-    if (/^(DATABASE_|MQTT_|VEEP_)/.test(key)) delete env[key];
+    if (/^(DATABASE_|MQTT_|VEEP_|SOLANA_)/.test(key)) delete env[key];
   }
   for (const [key, value] of Object.entries(extra)) if (value !== undefined) env[key] = value;
   return env;
 }
 
-/** Starts `command args` with collected output. */
+/** Starts `command args` in `cwd` (the repository by default) with collected output. */
 export function start(
   command: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv,
   input?: string,
+  cwd: string = REPO_ROOT,
 ): Running {
-  const child = spawn(command, [...args], { cwd: REPO_ROOT, env, stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(command, [...args], { cwd, env, stdio: ["pipe", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout.on("data", (chunk: Buffer) => {
