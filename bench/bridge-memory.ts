@@ -4,7 +4,9 @@
  *
  * Run: npx tsx bench/bridge-memory.ts [messages]
  */
-import { createBridge, createDecoder, memorySource, memoryStore } from "../src/index.js";
+import { createBridge } from "../src/index.js";
+import { memorySource, memoryStore } from "../src/memory.js";
+import { createDecoder } from "../src/message/index.js";
 import { seedPayload } from "../src/testing/index.js";
 
 const total = Number(process.argv[2] ?? 50_000);
@@ -57,7 +59,7 @@ for (const size of [20, 100, 500]) {
     `${(rate / base).toFixed(2)}×`,
   ]);
 }
-console.log(`\n${total} seed-shaped messages, 10 devices, memory adapters\n`);
+console.log(`\n${total} energy-meter readings, 10 devices, memory adapters\n`);
 console.log("| pipeline | msg/s | vs baseline |\n|---|---:|---:|");
 for (const [name, rate, ratio] of rows)
   console.log(`| ${name} | ${Math.round(rate).toLocaleString("en")} | ${ratio} |`);

@@ -17,7 +17,7 @@ import type { JsonValue } from "../src/message/types.js";
 
 const SAMPLE_COUNT = 4096;
 
-/** Seed-shaped payloads (seed-data-model §3.2, with the extra fields real meters send), ~420 bytes. */
+/** Energy-meter reading payloads (with the extra fields real meters send), ~420 bytes. */
 function payloadText(i: number): string {
   return JSON.stringify({
     deviceId: `SENSOR_${String(i % 1000).padStart(3, "0")}`,

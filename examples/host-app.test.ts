@@ -6,15 +6,9 @@
  * (tsconfig `paths`, vitest `resolve.alias`).
  */
 
-import {
-  type Bridge,
-  createBridge,
-  type MemorySource,
-  type MemoryStore,
-  memorySource,
-  memoryStore,
-  verifyInclusion,
-} from "veep-bridge";
+import { type Bridge, createBridge } from "veep-bridge";
+import { type MemorySource, type MemoryStore, memorySource, memoryStore } from "veep-bridge/memory";
+import { verifyInclusion } from "veep-bridge/verify";
 import { describe, expect, it } from "vitest";
 
 /** The host application's code under test: collects what operators should hear about. */

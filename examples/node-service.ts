@@ -4,7 +4,9 @@
  *
  *   DATABASE_URL=postgres://… MQTT_URL=mqtt://… PORT=8080 npx tsx examples/node-service.ts
  *   curl localhost:8080/healthz   # 200 when the bridge runs and the broker is connected
- *   curl localhost:8080/metrics   # Prometheus text format (see metrics.ts)
+ *   curl localhost:8080/metrics   # Prometheus text format (veep-bridge/metrics, see metrics.ts)
+ *
+ * `veep-bridge run --metrics-port` serves the same endpoints without writing a service.
  *
  * The imports are the package's own names; inside this repository they resolve to the sources
  * (tsconfig `paths`, vitest `resolve.alias`).
@@ -12,10 +14,11 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
+import { Registry } from "prom-client";
 import { type Bridge, createBridge } from "veep-bridge";
+import { bridgeMetrics } from "veep-bridge/metrics";
 import { mqttSource } from "veep-bridge/mqtt";
 import { postgresStore } from "veep-bridge/postgres";
-import { bridgeMetrics } from "./metrics.js";
 
 /** What the service needs to run. */
 export interface ServiceConfig {
@@ -45,7 +48,8 @@ export async function startService(config: ServiceConfig): Promise<Service> {
     source: mqttSource({ url: config.mqttUrl, clientId: config.clientId }),
     store: postgresStore({ connectionString: config.databaseUrl }),
   });
-  const metrics = bridgeMetrics(bridge);
+  const registry = new Registry();
+  const metrics = bridgeMetrics(bridge, { registry });
   let brokerOnline = false;
   bridge.on("source", (s) => {
     brokerOnline = s.state === "online";
@@ -56,14 +60,15 @@ export async function startService(config: ServiceConfig): Promise<Service> {
   );
 
   await bridge.start();
-  const server: Server = createServer((request, response) => {
+  const server: Server = createServer(async (request, response) => {
     if (request.url === "/healthz") {
       const healthy = bridge.state === "running" && brokerOnline;
       response.writeHead(healthy ? 200 : 503, { "content-type": "application/json" });
       response.end(JSON.stringify({ state: bridge.state, brokerOnline, ...bridge.stats() }));
     } else if (request.url === "/metrics") {
-      response.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
-      response.end(metrics.render());
+      const text = await registry.metrics();
+      response.writeHead(200, { "content-type": registry.contentType });
+      response.end(text);
     } else {
       response.writeHead(404).end();
     }
@@ -75,6 +80,7 @@ export async function startService(config: ServiceConfig): Promise<Service> {
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await bridge.stop({ drain: true });
+      metrics.dispose();
     },
   };
 }

@@ -10,22 +10,29 @@
 import { randomUUID } from "node:crypto";
 import { appendFile, readFile } from "node:fs/promises";
 import {
-  type AppendRequest,
-  type AppendResult,
-  type BatchLeaf,
+  BatchIntegrityError,
   type BatchRecord,
   type DeadLetterRecord,
-  inclusionProof,
-  type MessageProof,
-  type OpenBatchSnapshot,
   type Reading,
-  type SealRequest,
-  type Store,
   StoreError,
 } from "veep-bridge";
+import {
+  type AppendRequest,
+  type AppendResult,
+  type AuditReader,
+  type BatchLeaf,
+  deadLetterKey,
+  duplicateKey,
+  inclusionProof,
+  type OpenBatchSnapshot,
+  type SealRequest,
+  type Store,
+} from "veep-bridge/adapter";
+import type { MessageProof } from "veep-bridge/verify";
 
 interface StoredMessage {
   readonly messageId: string;
+  readonly key: string;
   readonly batchId: string;
   readonly leafIndex: number;
   readonly messageHash: string;
@@ -36,10 +43,13 @@ interface StoredMessage {
 interface StoredBatch extends Omit<BatchRecord, "startTimestamp" | "endTimestamp"> {
   readonly startTimestamp: string;
   readonly endTimestamp: string;
+  /** The bridge that writes it, when it named itself (`AppendRequest.owner`). */
+  readonly owner?: string;
 }
 
 interface StoredLetter {
   readonly id: string;
+  readonly key: string;
   readonly topic: string;
   readonly reason: DeadLetterRecord["reason"];
   readonly detail: string;
@@ -55,35 +65,39 @@ type Entry =
       readonly messages: StoredMessage[];
       readonly letters: StoredLetter[];
     }
-  | { readonly op: "status"; readonly batchId: string; readonly status: BatchRecord["status"] };
+  | { readonly op: "status"; readonly batchId: string; readonly status: BatchRecord["status"] }
+  | { readonly op: "claim"; readonly batchId: string; readonly owner: string };
 
 /** The state rebuilt from the journal. */
 class Journal {
   readonly batches = new Map<string, StoredBatch>();
   readonly messages = new Map<string, StoredMessage>();
-  readonly hashes = new Set<string>();
+  /** Duplicate keys of the stored messages and the recorded letters (one rule for both). */
+  readonly keys = new Set<string>();
   readonly leaves = new Map<string, StoredMessage[]>();
   readonly letters: StoredLetter[] = [];
 
   apply(entry: Entry): void {
-    if (entry.op === "status") {
+    if (entry.op === "status" || entry.op === "claim") {
       const batch = this.batches.get(entry.batchId);
-      if (batch) this.batches.set(entry.batchId, { ...batch, status: entry.status });
+      const change = entry.op === "status" ? { status: entry.status } : { owner: entry.owner };
+      if (batch) this.batches.set(entry.batchId, { ...batch, ...change });
       return;
     }
     if (entry.batch) this.batches.set(entry.batch.batchId, entry.batch);
     for (const message of entry.messages) {
       this.messages.set(message.messageId, message);
-      this.hashes.add(message.messageHash);
+      this.keys.add(message.key);
       const leaves = this.leaves.get(message.batchId) ?? [];
       leaves.push(message);
       this.leaves.set(message.batchId, leaves);
     }
+    for (const letter of entry.letters) this.keys.add(letter.key);
     this.letters.push(...entry.letters);
   }
 }
 
-function toRecord(batch: StoredBatch): BatchRecord {
+function toRecord({ owner: _owner, ...batch }: StoredBatch): BatchRecord {
   return {
     ...batch,
     startTimestamp: new Date(batch.startTimestamp),
@@ -91,13 +105,14 @@ function toRecord(batch: StoredBatch): BatchRecord {
   };
 }
 
-/** A {@link Store} that keeps its data in a JSON Lines journal at `path`. */
-export function journalStore(path: string): Store {
+/**
+ * A {@link Store} (with its {@link AuditReader}) that keeps its data in a JSON Lines journal at
+ * `path`. It leaves open-once/close-once to the guard the bridge puts every store behind.
+ */
+export function journalStore(path: string): Store & AuditReader {
   let journal = new Journal();
-  let closed = false;
 
   const write = async (entry: Entry): Promise<void> => {
-    if (closed) throw new StoreError("journal store is closed");
     await appendFile(path, `${JSON.stringify(entry)}\n`);
     journal.apply(entry);
   };
@@ -113,8 +128,19 @@ export function journalStore(path: string): Store {
       for (const line of text.split("\n")) if (line) journal.apply(JSON.parse(line) as Entry);
     },
 
-    async loadOpenBatch(): Promise<OpenBatchSnapshot | null> {
-      const open = [...journal.batches.values()].find((b) => b.status === "pending");
+    async loadOpenBatch(owner?: string): Promise<OpenBatchSnapshot | null> {
+      const pending = [...journal.batches.values()].filter((b) => b.status === "pending");
+      // Our own open batch; else one nobody owns, claimed in memory before the journal write, so
+      // two callers of this process never claim the same one.
+      let open = pending.find((b) => b.owner === owner);
+      if (!open && owner !== undefined) {
+        open = pending.find((b) => b.owner === undefined);
+        if (open) {
+          const claim: Entry = { op: "claim", batchId: open.batchId, owner };
+          journal.apply(claim);
+          await appendFile(path, `${JSON.stringify(claim)}\n`);
+        }
+      }
       if (!open) return null;
       return {
         ...toRecord(open),
@@ -127,23 +153,34 @@ export function journalStore(path: string): Store {
       if (existing && existing.status !== "pending") {
         throw new StoreError(`batch ${request.batchId} is ${existing.status}; it takes no more messages`);
       }
-      const duplicates: Reading[] = request.readings.filter((r) => journal.hashes.has(r.messageHash));
-      const fresh = request.readings.filter((r) => !journal.hashes.has(r.messageHash));
+      const keyOf = (r: Reading): string => duplicateKey(r.messageHash, r.deviceId);
+      const duplicates: Reading[] = request.readings.filter((r) => journal.keys.has(keyOf(r)));
+      const fresh = request.readings.filter((r) => !journal.keys.has(keyOf(r)));
       const plan = fresh.length > 0 ? request.plan(fresh) : null;
       const storedLeaves = journal.leaves.get(request.batchId)?.length ?? 0;
       if (plan && (plan.createsBatch === Boolean(existing) || plan.leaves[0]?.leafIndex !== storedLeaves)) {
-        throw new StoreError(
+        throw new BatchIntegrityError(
+          request.batchId,
           `batch ${request.batchId}: the plan does not continue its ${storedLeaves} stored leaves`,
         );
       }
-      const letters: StoredLetter[] = request.rejections.map((r) => ({
+      const recorded = new Set<string>();
+      const newLetters = request.rejections.filter((r) => {
+        const key = deadLetterKey(r);
+        if (journal.keys.has(key) || recorded.has(key)) return false;
+        recorded.add(key);
+        return true;
+      });
+      const letters: StoredLetter[] = newLetters.map((r) => ({
         id: randomUUID(),
+        key: deadLetterKey(r),
         topic: r.topic,
         reason: r.reason,
         detail: r.detail,
         payloadBase64: Buffer.from(r.payload).toString("base64"),
         receivedAt: r.receivedAt.toISOString(),
       }));
+      const owner = existing ? existing.owner : request.owner;
       const batch: StoredBatch | undefined = plan
         ? {
             batchId: plan.batchId,
@@ -152,10 +189,12 @@ export function journalStore(path: string): Store {
             startTimestamp: plan.startTimestamp.toISOString(),
             endTimestamp: plan.endTimestamp.toISOString(),
             status: "pending",
+            ...(owner !== undefined ? { owner } : {}),
           }
         : undefined;
       const messages: StoredMessage[] = (plan?.leaves ?? []).map(({ reading, leafIndex }) => ({
         messageId: reading.messageId,
+        key: keyOf(reading),
         batchId: request.batchId,
         leafIndex,
         messageHash: reading.messageHash,
@@ -171,7 +210,8 @@ export function journalStore(path: string): Store {
       const batch = batchOf(request.batchId);
       if (batch?.status !== "pending") throw new StoreError(`no pending batch ${request.batchId}`);
       if (batch.batchHash !== request.batchHash || batch.messageCount !== request.messageCount) {
-        throw new StoreError(
+        throw new BatchIntegrityError(
+          request.batchId,
           `batch ${request.batchId}: the stored root or count differs from the one to seal`,
         );
       }
@@ -209,7 +249,7 @@ export function journalStore(path: string): Store {
       };
     },
 
-    async listDeadLetters(options = {}): Promise<readonly DeadLetterRecord[]> {
+    async listDeadLetters(options: { readonly limit?: number } = {}): Promise<readonly DeadLetterRecord[]> {
       return journal.letters
         .slice()
         .reverse()
@@ -224,8 +264,6 @@ export function journalStore(path: string): Store {
         }));
     },
 
-    async close() {
-      closed = true;
-    },
+    async close() {},
   };
 }
