@@ -67,6 +67,33 @@ describe("messages partitioned by time", () => {
     expect((await partitions(sql)).at(-1)).toEqual(last);
   });
 
+  it("makes no partition, also in a later migrate(), once a store said an external manager makes them", async () => {
+    const { sql, db } = await open();
+    const last = (await partitions(sql)).at(-1)!;
+    const dropLast = async (): Promise<void> => {
+      await sql.query(`DROP TABLE ${last.name}`);
+      await sql.query(`DROP TABLE ${last.name.replace("messages_", "signature_verifications_")}`);
+      await sql.query("DELETE FROM veep_message_partitions WHERE name = $1", [last.name]);
+    };
+    await dropLast();
+    const external = postgresStore({ connectionString: db.url, partitions: { manager: "external" } });
+    await external.open();
+    await external.close();
+    const pool = new pg.Pool({ connectionString: db.url });
+    try {
+      await migrate(pool);
+      expect((await partitions(sql)).map((p) => p.name)).not.toContain(last.name);
+      const own = postgresStore({ connectionString: db.url });
+      await own.open();
+      await own.close();
+      await dropLast();
+      await migrate(pool);
+      expect((await partitions(sql)).map((p) => p.name)).toContain(last.name);
+    } finally {
+      await pool.end();
+    }
+  });
+
   it("makes the partition of a reading outside every partition when it is appended", async () => {
     const { store, sql } = await open();
     const old = makeReadings(3, { start: new Date(Date.now() - 400 * DAY) });

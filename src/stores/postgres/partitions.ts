@@ -123,6 +123,10 @@ export function lookbackRange(
 const SQL = {
   interval: `SELECT value FROM veep_bridge_settings WHERE key = 'partition_interval'`,
   setInterval: `SELECT count(*) AS dropped FROM veep_set_partition_interval($1)`,
+  managerExternal: `INSERT INTO veep_bridge_settings (key, value) VALUES ('partition_manager', 'external')
+    ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+  managerOwn: `DELETE FROM veep_bridge_settings WHERE key = 'partition_manager'`,
+  manager: `SELECT value FROM veep_bridge_settings WHERE key = 'partition_manager'`,
   create: `SELECT name FROM veep_create_message_partitions($1::timestamptz, $2::timestamptz) AS name`,
   pruneCounts: `DELETE FROM device_minute_counts WHERE minute < NOW() - INTERVAL '2 days'`,
 } as const;
@@ -140,6 +144,27 @@ export async function readPartitionInterval(db: PgQueryable): Promise<PartitionI
  */
 export async function writePartitionInterval(db: PgQueryable, interval: PartitionInterval): Promise<void> {
   await db.query(statement("partition_interval_set", SQL.setInterval, [interval]));
+}
+
+/**
+ * Records who makes the partitions, so that `migrate()` run on its own (`veep-bridge migrate`) makes
+ * none where an external manager (pg_partman) owns the ranges ahead.
+ */
+export async function writePartitionManager(
+  db: PgQueryable,
+  manager: ResolvedPartitionOptions["manager"],
+): Promise<void> {
+  await db.query(
+    manager === "external"
+      ? statement("partition_manager_external", SQL.managerExternal)
+      : statement("partition_manager_own", SQL.managerOwn),
+  );
+}
+
+/** Whether the partitions are recorded as made by an external manager ({@link writePartitionManager}). */
+export async function partitionsManagedElsewhere(db: PgQueryable): Promise<boolean> {
+  const { rows } = await db.query<{ value: string }>(statement("partition_manager", SQL.manager));
+  return rows[0]?.value === "external";
 }
 
 /** Creates the partitions covering `[from, to)` that are missing; returns their names. */

@@ -51,6 +51,7 @@ import {
   resolvePartitionOptions,
   shiftPartitions,
   writePartitionInterval,
+  writePartitionManager,
 } from "./partitions.js";
 import type { PgPoolLike } from "./pg-types.js";
 import { storePool } from "./pool.js";
@@ -153,9 +154,9 @@ export class PostgresStore implements Store, AuditReader, AnchorLedger {
    * ahead, then every hour (an unref'd timer; a failure is retried at the next one).
    */
   async #startPartitions(db: PgPoolLike): Promise<void> {
-    const wanted = this.#partitionOptions.interval;
-    if (wanted !== undefined && this.#partitionOptions.manager === "veep-bridge")
-      await writePartitionInterval(db, wanted);
+    const { interval: wanted, manager } = this.#partitionOptions;
+    await writePartitionManager(db, manager);
+    if (wanted !== undefined && manager === "veep-bridge") await writePartitionInterval(db, wanted);
     this.#interval = await readPartitionInterval(db);
     await this.#maintainPartitions();
     this.#maintenance ??= setInterval(() => {
@@ -185,7 +186,11 @@ export class PostgresStore implements Store, AuditReader, AnchorLedger {
         await assertMigrated(db, directory);
       } else {
         const seedData = typeof setting === "object" && setting.seed === true;
-        await migrate(db, { seed: seedData, ...(directory !== undefined ? { directory } : {}) });
+        await migrate(db, {
+          seed: seedData,
+          partitions: this.#partitionOptions.manager === "veep-bridge",
+          ...(directory !== undefined ? { directory } : {}),
+        });
       }
       await this.#startPartitions(db);
     });
@@ -202,7 +207,11 @@ export class PostgresStore implements Store, AuditReader, AnchorLedger {
   migrate(options: MigrateOptions = {}): Promise<MigrateResult> {
     const directory = options.directory ?? this.#options.migrationsDirectory;
     return this.#run("migrate", (db) =>
-      migrate(db, { ...options, ...(directory !== undefined ? { directory } : {}) }),
+      migrate(db, {
+        partitions: this.#partitionOptions.manager === "veep-bridge",
+        ...options,
+        ...(directory !== undefined ? { directory } : {}),
+      }),
     );
   }
 

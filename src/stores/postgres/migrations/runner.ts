@@ -1,4 +1,5 @@
 import { MigrationError, sqlState } from "../errors.js";
+import { partitionsManagedElsewhere } from "../partitions.js";
 import type { PgPoolLike, PgQueryable } from "../pg-types.js";
 import { inTransaction } from "../transaction.js";
 import { storeTypes } from "../type-parsers.js";
@@ -16,6 +17,12 @@ export interface MigrateOptions {
   readonly seed?: boolean;
   /** Folder of the SQL files. @defaultValue the package's `migrations/` */
   readonly directory?: string;
+  /**
+   * Make the time partitions of `messages` from yesterday to a week ahead after applying the files.
+   * @defaultValue `true`, unless the last store opened on the database had `partitions.manager:
+   * "external"` (another tool, such as pg_partman, makes them)
+   */
+  readonly partitions?: boolean;
 }
 
 /** What {@link migrate} did. */
@@ -115,7 +122,7 @@ export async function migrate(pool: PgPoolLike, options: MigrateOptions = {}): P
     const { rows: partitioned } = await client.query<{ ok: boolean }>({
       text: "SELECT to_regproc('veep_create_message_partitions') IS NOT NULL AS ok",
     });
-    if (partitioned[0]?.ok === true) {
+    if (partitioned[0]?.ok === true && (options.partitions ?? !(await partitionsManagedElsewhere(client)))) {
       await client.query({
         text: "SELECT count(*) FROM veep_create_message_partitions(NOW() - INTERVAL '1 day', NOW() + INTERVAL '8 days')",
       });
