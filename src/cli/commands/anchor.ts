@@ -4,6 +4,7 @@ import { usageError } from "../cli-error.js";
 import { type Command, printError, printLine } from "../command.js";
 import { DATABASE_FLAGS, DATABASE_HELP, storeOptionsFrom, withStore } from "../database.js";
 import { EXIT } from "../exit-codes.js";
+import { pause } from "../pause.js";
 import { waitForShutdownSignal } from "../signals.js";
 import {
   AGGREGATE_FLAGS,
@@ -108,18 +109,10 @@ export const anchorCommand: Command = {
         },
       });
       const deadline = Date.now() + timeoutMs;
-      const pause = (ms: number) =>
-        new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, ms);
-          stop.signal.addEventListener("abort", () => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
       while (!stop.signal.aborted) {
         const pass = await anchorer.runOnce();
         if (watch) {
-          await pause(pass.sent > 0 || pass.inFlight > 0 ? Math.min(intervalMs, 1000) : intervalMs);
+          await pause(pass.sent > 0 || pass.inFlight > 0 ? Math.min(intervalMs, 1000) : intervalMs, stop.signal);
           continue;
         }
         if (pass.claimed === 0 || pass.sent + pass.inFlight + pass.confirmed === 0) break;
@@ -129,7 +122,7 @@ export const anchorCommand: Command = {
           );
           break;
         }
-        await pause(500);
+        await pause(500, stop.signal);
       }
     });
     return failedBatches.size > 0 ? EXIT.verificationFailed : EXIT.ok;

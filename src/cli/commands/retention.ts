@@ -4,6 +4,7 @@ import { usageError } from "../cli-error.js";
 import { type Command, printError, printLine } from "../command.js";
 import { DATABASE_FLAGS, DATABASE_HELP, storeOptionsFrom, withStore } from "../database.js";
 import { EXIT } from "../exit-codes.js";
+import { pause } from "../pause.js";
 import { waitForShutdownSignal } from "../signals.js";
 
 const DAY = 86_400_000;
@@ -69,13 +70,7 @@ export const retentionCommand: Command = {
           `${new Date().toISOString()} retention: archived ${archived.length} batch(es) to ${directory}, pruned ${pruned} partition(s)`,
         );
         if (!watch) break;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, intervalMs);
-          stop.signal.addEventListener("abort", () => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
+        await pause(intervalMs, stop.signal);
       } while (!stop.signal.aborted);
     });
     return refused ? EXIT.verificationFailed : EXIT.ok;
