@@ -11,11 +11,9 @@ import { postgresStore } from "../../src/stores/postgres/index.js";
 import { makeReadings } from "../../src/testing/index.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { type LiteSvmRpc, startLiteSvmRpc } from "../support/litesvm-rpc.js";
+import { checkWithPython } from "../support/python.js";
 import { forgetSession } from "./support/mqtt-session.js";
 import { cleanEnv, REPO_ROOT, runCli, start, TSX } from "./support/process.js";
-
-const hasPython =
-  spawnSync("python3", ["-c", "import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)"]).status === 0;
 
 describe("veep-bridge anchor, verify --anchors, proof and verify-proof --memo (LiteSVM over JSON-RPC)", () => {
   let db: TestDatabase;
@@ -122,7 +120,7 @@ describe("veep-bridge anchor, verify --anchors, proof and verify-proof --memo (L
     expect((await runCli(["verify-proof", file])).code).toBe(0);
     const withMemo = await runCli(["verify-proof", file, "--memo", anchoredMemo]);
     expect(withMemo.code).toBe(1);
-    if (hasPython) {
+    if (checkWithPython) {
       const verifier = join(REPO_ROOT, "docs/verifier/verify_proof.py");
       expect(spawnSync("python3", [verifier, file]).status).toBe(0);
       expect(spawnSync("python3", [verifier, file, "--memo", anchoredMemo]).status).toBe(1);
@@ -142,7 +140,7 @@ describe("veep-bridge anchor, verify --anchors, proof and verify-proof --memo (L
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/anchored on chain for batch/);
     expect((await runCli(["verify-proof", goodFile, "--memo", anchoredMemo])).code).toBe(1);
-    if (hasPython) {
+    if (checkWithPython) {
       const verifier = join(REPO_ROOT, "docs/verifier/verify_proof.py");
       expect(spawnSync("python3", [verifier, goodFile, "--memo", goodMemo]).status).toBe(0);
       expect(spawnSync("python3", [verifier, goodFile, "--memo", anchoredMemo]).status).toBe(1);
@@ -314,7 +312,7 @@ describe("veep-bridge anchor --aggregate: one transaction for several batches (L
       const checked = await runCli(["verify-proof", file, "--memo", memo]);
       expect(checked.code, checked.stderr).toBe(0);
       expect(checked.stdout).toMatch(/root anchored on chain for 3 batches/);
-      if (hasPython) {
+      if (checkWithPython) {
         const verifier = join(REPO_ROOT, "docs/verifier/verify_proof.py");
         expect(spawnSync("python3", [verifier, file, "--memo", memo]).status).toBe(0);
       }
@@ -342,7 +340,7 @@ describe("veep-bridge anchor --aggregate: one transaction for several batches (L
     expect((await runCli(["verify-proof", tampered.file, "--memo", tampered.memo])).code).toBe(1);
     const honest = await proofOf(batchIds[2]!, 4);
     expect((await runCli(["verify-proof", honest.file, "--memo", honest.memo])).code).toBe(0);
-    if (hasPython) {
+    if (checkWithPython) {
       const verifier = join(REPO_ROOT, "docs/verifier/verify_proof.py");
       expect(spawnSync("python3", [verifier, tampered.file, "--memo", tampered.memo]).status).toBe(1);
       expect(spawnSync("python3", [verifier, honest.file, "--memo", honest.memo]).status).toBe(0);

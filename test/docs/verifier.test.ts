@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -9,6 +9,7 @@ import { createBridge } from "../../src/index.js";
 import { memorySource, memoryStore } from "../../src/memory.js";
 import { canonicalJson, type MessageProof, messageHash, verifyInclusion } from "../../src/verify.js";
 import { REPO_ROOT } from "../cli/support/process.js";
+import { checkWithPython } from "../support/python.js";
 
 const VERIFIER = join(REPO_ROOT, "docs/verifier/verify_proof.py");
 
@@ -16,9 +17,7 @@ const VERIFIER = join(REPO_ROOT, "docs/verifier/verify_proof.py");
  * The verifier needs Python 3.10+. A machine with only Node and npm has none: the suite then skips
  * these tests with a notice, unless VEEP_REQUIRE_PYTHON=1 (CI) makes a missing Python a failure.
  */
-const hasPython =
-  spawnSync("python3", ["-c", "import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)"]).status === 0;
-if (!hasPython && !process.env.VEEP_REQUIRE_PYTHON) {
+if (!checkWithPython) {
   console.warn("python3 ≥ 3.10 not found: skipping the docs/verifier/verify_proof.py tests");
 }
 const run = promisify(execFile);
@@ -60,7 +59,7 @@ async function projectProofs(sizes: readonly number[]): Promise<MessageProof[]> 
   return proofs;
 }
 
-describe.skipIf(!hasPython && !process.env.VEEP_REQUIRE_PYTHON)("docs/verifier/verify_proof.py", () => {
+describe.skipIf(!checkWithPython)("docs/verifier/verify_proof.py", () => {
   it("accepts every proof the project produces, for trees of 1 to 17 leaves", async () => {
     const proofs = await projectProofs([1, 2, 3, 4, 5, 7, 8, 9, 17]);
     expect(proofs).toHaveLength(56);
@@ -120,6 +119,6 @@ describe("docs/hashing.md", () => {
     const hashes = [0, 1, 2].map((i) => messageHash({ ...payload, timestamp: payload.timestamp + i }));
     expect(merkleRootHex(hashes)).toBe(proof.root);
     for (const hash of hashes) expect(doc).toContain(bytesToHex(sha256Hasher.hashLeaf(hexToBytes(hash))));
-    if (hasPython) expect(await python(proof, proof.root, "3")).toBe(0);
+    expect(await python(proof, proof.root, "3")).toBe(0);
   });
 });
