@@ -138,18 +138,36 @@ function decodeCursor(cursor: string | undefined, size: number): string[] | unde
   throw new InvalidOptionError("after", "not a cursor of this list (give a page's nextCursor)");
 }
 
-function pageOf<T>(
-  rows: readonly Row[],
-  limit: number,
-  item: (row: Row) => T,
-  keys: readonly string[],
-): Page<T> {
+/** How one list query is read a page at a time. */
+interface PageQuery<T> {
+  /** Prepared statement name. */
+  readonly name: string;
+  /** SQL whose last three parameters are the cursor's two fields and the row limit. */
+  readonly sql: string;
+  /** The parameters before those three. */
+  readonly params: readonly unknown[];
+  readonly defaultLimit: number;
+  readonly item: (row: Row) => T;
+  /** The columns (text forms of the sort keys) a cursor is made of. */
+  readonly keys: readonly [string, string];
+  /** Set when the query can only find nothing (an id that is not a UUID): options are still checked. */
+  readonly empty?: boolean;
+}
+
+/** Reads one page: one row beyond the limit tells whether there is a next page. */
+async function readPage<T>(db: PgQueryable, query: PageQuery<T>, options: PageOptions): Promise<Page<T>> {
+  const limit = limitOf(options, query.defaultLimit);
+  const after = decodeCursor(options.after, 2);
+  if (query.empty) return { items: [], nextCursor: null };
+  const { rows } = await db.query<Row>(
+    statement(query.name, query.sql, [...query.params, after?.[0] ?? null, after?.[1] ?? null, limit + 1]),
+  );
   const more = rows.length > limit;
   const shown = more ? rows.slice(0, limit) : rows;
   const last = shown.at(-1);
   return {
-    items: shown.map(item),
-    nextCursor: more && last ? encodeCursor(keys.map((key) => String(last[key]))) : null,
+    items: shown.map(query.item),
+    nextCursor: more && last ? encodeCursor(query.keys.map((key) => String(last[key]))) : null,
   };
 }
 
@@ -275,29 +293,25 @@ export async function getBatchMessages(
   batchId: string,
   options: PageOptions = {},
 ): Promise<Page<BatchMessage>> {
-  const limit = limitOf(options, 100);
-  const after = decodeCursor(options.after, 2);
-  if (!isUuid(batchId)) return { items: [], nextCursor: null };
-  const { rows } = await db.query<Row>(
-    statement("q52_batch_messages", READ_QUERIES.batchMessages, [
-      batchId,
-      after?.[0] ?? null,
-      after?.[1] ?? null,
-      limit + 1,
-    ]),
-  );
-  return pageOf(
-    rows,
-    limit,
-    (r) => ({
-      messageId: r.message_id as string,
-      deviceId: r.device_id as string,
-      topic: r.topic as string,
-      messageHash: r.message_hash as string,
-      rawData: json(r.raw_data),
-      receivedAt: r.received_at as Date,
-    }),
-    ["received_at_text", "leaf_index_text"],
+  return readPage(
+    db,
+    {
+      name: "q52_batch_messages",
+      sql: READ_QUERIES.batchMessages,
+      params: [batchId],
+      empty: !isUuid(batchId),
+      defaultLimit: 100,
+      item: (r) => ({
+        messageId: r.message_id as string,
+        deviceId: r.device_id as string,
+        topic: r.topic as string,
+        messageHash: r.message_hash as string,
+        rawData: json(r.raw_data),
+        receivedAt: r.received_at as Date,
+      }),
+      keys: ["received_at_text", "leaf_index_text"],
+    },
+    options,
   );
 }
 
@@ -334,28 +348,24 @@ export async function getDeviceStatistics(
   tenantId: string,
   options: PageOptions = {},
 ): Promise<Page<DeviceStatistics>> {
-  const limit = limitOf(options, 100);
-  const after = decodeCursor(options.after, 2);
-  const { rows } = await db.query<Row>(
-    statement("q54_device_statistics", READ_QUERIES.deviceStatistics, [
-      tenantId,
-      after?.[0] ?? null,
-      after?.[1] ?? null,
-      limit + 1,
-    ]),
-  );
-  return pageOf(
-    rows,
-    limit,
-    (r) => ({
-      deviceId: r.device_id as string,
-      tenantId: r.tenant_id as string,
-      siteId: r.site_id as string,
-      messageCount: (r.message_count as number | null) ?? null,
-      lastSeen: (r.last_seen as Date | null) ?? null,
-      messagesLast24h: r.messages_last_24h as number,
-    }),
-    ["seen_key", "device_id"],
+  return readPage(
+    db,
+    {
+      name: "q54_device_statistics",
+      sql: READ_QUERIES.deviceStatistics,
+      params: [tenantId],
+      defaultLimit: 100,
+      item: (r) => ({
+        deviceId: r.device_id as string,
+        tenantId: r.tenant_id as string,
+        siteId: r.site_id as string,
+        messageCount: (r.message_count as number | null) ?? null,
+        lastSeen: (r.last_seen as Date | null) ?? null,
+        messagesLast24h: r.messages_last_24h as number,
+      }),
+      keys: ["seen_key", "device_id"],
+    },
+    options,
   );
 }
 
@@ -374,29 +384,23 @@ export async function searchDeviceMessages(
   range: TimeRange,
   options: PageOptions = {},
 ): Promise<Page<DeviceMessage>> {
-  const limit = limitOf(options, 100);
-  const after = decodeCursor(options.after, 2);
-  const { rows } = await db.query<Row>(
-    statement("q55_device_messages", READ_QUERIES.deviceMessages, [
-      deviceId,
-      range.from,
-      range.to,
-      after?.[0] ?? null,
-      after?.[1] ?? null,
-      limit + 1,
-    ]),
-  );
-  return pageOf(
-    rows,
-    limit,
-    (r) => ({
-      messageId: r.message_id as string,
-      batchId: (r.batch_id as string | null) ?? null,
-      messageHash: r.message_hash as string,
-      rawData: json(r.raw_data),
-      receivedAt: r.received_at as Date,
-    }),
-    ["received_at_text", "message_id_text"],
+  return readPage(
+    db,
+    {
+      name: "q55_device_messages",
+      sql: READ_QUERIES.deviceMessages,
+      params: [deviceId, range.from, range.to],
+      defaultLimit: 100,
+      item: (r) => ({
+        messageId: r.message_id as string,
+        batchId: (r.batch_id as string | null) ?? null,
+        messageHash: r.message_hash as string,
+        rawData: json(r.raw_data),
+        receivedAt: r.received_at as Date,
+      }),
+      keys: ["received_at_text", "message_id_text"],
+    },
+    options,
   );
 }
 
@@ -405,28 +409,25 @@ export async function getRecentBatches(
   db: PgQueryable,
   options: PageOptions = {},
 ): Promise<Page<RecentBatch>> {
-  const limit = limitOf(options, 20);
-  const after = decodeCursor(options.after, 2);
-  const { rows } = await db.query<Row>(
-    statement("q56_recent_batches", READ_QUERIES.recentBatches, [
-      after?.[0] ?? null,
-      after?.[1] ?? null,
-      limit + 1,
-    ]),
-  );
-  return pageOf(
-    rows,
-    limit,
-    (r) => ({
-      batchId: r.batch_id as string,
-      batchHash: r.batch_hash as string,
-      messageCount: r.message_count as number,
-      startTimestamp: r.start_timestamp as Date,
-      endTimestamp: r.end_timestamp as Date,
-      status: r.status as BatchStatus,
-      createdAt: r.created_at as Date,
-    }),
-    ["created_at_text", "batch_id_text"],
+  return readPage(
+    db,
+    {
+      name: "q56_recent_batches",
+      sql: READ_QUERIES.recentBatches,
+      params: [],
+      defaultLimit: 20,
+      item: (r) => ({
+        batchId: r.batch_id as string,
+        batchHash: r.batch_hash as string,
+        messageCount: r.message_count as number,
+        startTimestamp: r.start_timestamp as Date,
+        endTimestamp: r.end_timestamp as Date,
+        status: r.status as BatchStatus,
+        createdAt: r.created_at as Date,
+      }),
+      keys: ["created_at_text", "batch_id_text"],
+    },
+    options,
   );
 }
 

@@ -107,7 +107,7 @@ interface VerifyRow {
   public_key: string | null;
 }
 
-const CURSOR_QUERY = `DECLARE veep_verify NO SCROLL CURSOR FOR
+const CURSOR_SELECT = `DECLARE veep_verify NO SCROLL CURSOR FOR
 SELECT b.batch_id, b.batch_hash, b.message_count, b.status, b.pruned_at, b.archive_file,
        m.message_id, m.leaf_index, m.message_hash, m.raw_data::text AS raw_data,
        m.device_signature, v.is_valid, v.public_key
@@ -116,19 +116,12 @@ LEFT JOIN LATERAL (
   SELECT sv.is_valid, sv.public_key FROM signature_verifications sv
   WHERE sv.message_id = m.message_id AND sv.verified_at >= m.received_at - INTERVAL '1 day'
   ORDER BY sv.verified_at DESC LIMIT 1
-) v ON true
+) v ON true`;
+
+const CURSOR_QUERY = `${CURSOR_SELECT}
 ORDER BY b.batch_id, m.leaf_index`;
 
-const ONE_BATCH_CURSOR_QUERY = `DECLARE veep_verify NO SCROLL CURSOR FOR
-SELECT b.batch_id, b.batch_hash, b.message_count, b.status, b.pruned_at, b.archive_file,
-       m.message_id, m.leaf_index, m.message_hash, m.raw_data::text AS raw_data,
-       m.device_signature, v.is_valid, v.public_key
-FROM batches b LEFT JOIN messages m ON m.batch_id = b.batch_id AND b.pruned_at IS NULL
-LEFT JOIN LATERAL (
-  SELECT sv.is_valid, sv.public_key FROM signature_verifications sv
-  WHERE sv.message_id = m.message_id AND sv.verified_at >= m.received_at - INTERVAL '1 day'
-  ORDER BY sv.verified_at DESC LIMIT 1
-) v ON true
+const ONE_BATCH_CURSOR_QUERY = `${CURSOR_SELECT}
 WHERE b.batch_id = $1::uuid
 ORDER BY m.leaf_index`;
 
