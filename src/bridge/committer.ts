@@ -137,9 +137,9 @@ export class Committer {
     let copies = 0;
     for (const entry of chunk) copies += entry.deliveries.length - 1;
     const repeated = result.duplicateRejections ?? [];
-    const stored = (result.plan?.leaves.length ?? 0) + recovered;
+    const stored = (plan?.leaves.length ?? 0) + recovered;
     const duplicates = result.duplicates.length - recovered + copies + repeated.length;
-    const recorded = rejections.filter((rejection) => !repeated.includes(rejection));
+    const recorded = repeated.length === 0 ? rejections : withoutAny(rejections, repeated);
     const rejected = recorded.length + result.refused.length;
     counters.stored += stored;
     counters.duplicates += duplicates;
@@ -148,6 +148,7 @@ export class Committer {
       for (const rejection of recorded) this.#emitRejected(rejection);
       for (const refusal of result.refused) this.#emitRejected(refusal);
     }
+    if (!events.listens("stored")) return;
     events.emit("stored", {
       batchId: batch.batchId,
       stored,
@@ -157,7 +158,7 @@ export class Committer {
       batchHash: batch.batchHash,
       durationMs,
       committedAt: new Date(clock.now()),
-      readings: result.plan?.leaves.map((leaf) => leaf.reading) ?? [],
+      readings: plan?.leaves.map((leaf) => leaf.reading) ?? [],
     });
   }
 
@@ -168,4 +169,10 @@ export class Committer {
       detail: rejection.detail,
     });
   }
+}
+
+/** `items` without those in `removed` (by identity). */
+function withoutAny<T>(items: readonly T[], removed: readonly T[]): T[] {
+  const skip = new Set(removed);
+  return items.filter((item) => !skip.has(item));
 }
