@@ -73,7 +73,8 @@ interface AppendContext {
   /** Write inside savepoints and bisect refused rows (after an optimistic attempt hit one). */
   readonly isolating: boolean;
   /**
-   * Look the readings' hashes up before planning. The first attempt does not: the unique index on
+   * Lock the batch row and look the readings' hashes up before planning (every attempt but the
+   * first, and always when isolating). The first attempt does not: the unique index on
    * `message_hash` refuses a duplicate anyway (23505), and the retry then looks them up.
    */
   readonly findStored: boolean;
@@ -126,22 +127,19 @@ function searchFrom(readings: readonly Reading[], partitions: AppendPartitioning
 }
 
 /**
- * Locks the open batch row (serialising appends to one batch) and, when `findStored`, finds which
- * readings are already stored, in the same round trip.
+ * Locks the open batch row (serialising appends to one batch) and finds which readings are already
+ * stored, in the same round trip.
  */
 async function lockBatchAndFindStored(
   client: PgPoolClientLike,
   request: AppendRequest,
-  findStored: boolean,
   partitions: AppendPartitioning,
 ): Promise<{ batch: LockedBatch; stored: Set<string> }> {
-  const query = findStored
-    ? statement("lock_batch_find_stored", SQL.lockBatchAndFindStored, [
-        request.batchId,
-        request.readings.map((r) => r.messageHash),
-        searchFrom(request.readings, partitions),
-      ])
-    : statement("lock_batch", SQL.lockBatch, [request.batchId]);
+  const query = statement("lock_batch_find_stored", SQL.lockBatchAndFindStored, [
+    request.batchId,
+    request.readings.map((r) => r.messageHash),
+    searchFrom(request.readings, partitions),
+  ]);
   const { rows } = await client.query<{
     status: string | null;
     message_count: number | null;
@@ -366,7 +364,9 @@ async function checkEarlierPartitions(
 /**
  * The first attempt, for the common case (no reading stored yet, the bridge's view of the batch
  * current): the batch row is created, or advanced from the count the plan starts at, together with
- * the devices in one statement, then the messages go in. Four round trips with BEGIN and COMMIT.
+ * the devices in one statement, the earlier partitions are searched for copies, then the messages
+go in and the devices' per-minute counts are added: six round trips with BEGIN and COMMIT (seven
+when the messages go in by COPY; one more each for signature checks and dead letters, if any).
  * A batch row that already exists (23505) or has another count (no row updated) means the plan was
  * stale; a redelivery makes the message insert fail (23505): either way the append is retried with
  * the batch row locked and the stored readings looked up.
@@ -415,9 +415,9 @@ async function appendOptimistic(ctx: Omit<AppendContext, "batch">): Promise<Appe
 }
 
 async function appendOnce(ctx: Omit<AppendContext, "batch">): Promise<AppendResult> {
-  if (!ctx.findStored && !ctx.isolating) return appendOptimistic(ctx);
+  if (!ctx.findStored) return appendOptimistic(ctx);
   const { client, request } = ctx;
-  const { batch, stored } = await lockBatchAndFindStored(client, request, ctx.findStored, ctx.partitions);
+  const { batch, stored } = await lockBatchAndFindStored(client, request, ctx.partitions);
   const full: AppendContext = { ...ctx, batch };
   const duplicates: Reading[] = [];
   const fresh: Reading[] = [];

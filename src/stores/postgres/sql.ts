@@ -24,7 +24,6 @@ ON CONFLICT (device_id) DO UPDATE SET
 
 /** Statement texts by purpose. */
 export const SQL = {
-  lockBatch: `SELECT status, message_count, '[]' AS stored FROM batches WHERE batch_id = $1 FOR UPDATE`,
   /**
    * Locks batch $1 and finds which hashes of $2 are stored from $3 on (the look-back window of the
    * time partitions).
