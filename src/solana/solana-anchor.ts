@@ -154,21 +154,7 @@ export function solanaAnchor(options: SolanaAnchorOptions): SolanaAnchor {
       "keypairPath",
       "give the fee payer: `signer` or `keypairPath` (a Solana CLI keypair file)",
     );
-  if (!options.client && !options.rpcUrl)
-    throw new InvalidOptionError("rpcUrl", "give the cluster's JSON-RPC URL (or a `client`)");
-  if (options.rpcUrl !== undefined && !options.client) {
-    try {
-      new URL(options.rpcUrl);
-    } catch {
-      throw new InvalidOptionError("rpcUrl", "must be a URL, e.g. https://api.devnet.solana.com");
-    }
-  }
-  const client =
-    options.client ??
-    kitRpcClient({
-      rpcUrl: options.rpcUrl!,
-      ...(options.commitment ? { commitment: options.commitment } : {}),
-    });
+  const client = clientOf(options);
   const memoProgram = address(options.memoProgram ?? MEMO_PROGRAM_ADDRESS);
   let nextUnits = Math.floor(Math.random() * 1000);
   let signer: Promise<KeyPairSigner> | undefined = options.signer

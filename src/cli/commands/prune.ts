@@ -39,9 +39,9 @@ export const pruneCommand: Command = {
     const before = cutoffFlag("prune", values);
     const force = booleanFlag(values, "force");
     let dropped = 0;
-    try {
-      await withStore(storeOptionsFrom(values), (store) =>
-        store.prune({
+    const refused = await withStore(storeOptionsFrom(values), async (store) => {
+      try {
+        await store.prune({
           before,
           force,
           onPartition: (p) => {
@@ -50,14 +50,15 @@ export const pruneCommand: Command = {
               `pruned  ${p.name}  ${p.messages} messages of ${p.batches} batch(es), received ${p.from.toISOString()} to ${p.to.toISOString()}`,
             );
           },
-        }),
-      );
-    } catch (error) {
-      const refused = [error, (error as { cause?: unknown }).cause].find(
-        (e) => e instanceof PruneRefusedError,
-      );
-      if (!refused) throw error;
-      printError(`veep-bridge prune: stopped after ${dropped} partition(s): ${(refused as Error).message}`);
+        });
+        return undefined;
+      } catch (error) {
+        if (error instanceof PruneRefusedError) return error;
+        throw error;
+      }
+    });
+    if (refused) {
+      printError(`veep-bridge prune: stopped after ${dropped} partition(s): ${refused.message}`);
       return EXIT.verificationFailed;
     }
     printLine(`pruned ${dropped} partition(s) of readings received before ${before.toISOString()}`);
