@@ -112,7 +112,10 @@ export const anchorCommand: Command = {
       while (!stop.signal.aborted) {
         const pass = await anchorer.runOnce();
         if (watch) {
-          await pause(pass.sent > 0 || pass.inFlight > 0 ? Math.min(intervalMs, 1000) : intervalMs, stop.signal);
+          await pause(
+            pass.sent > 0 || pass.inFlight > 0 ? Math.min(intervalMs, 1000) : intervalMs,
+            stop.signal,
+          );
           continue;
         }
         if (pass.claimed === 0 || pass.sent + pass.inFlight + pass.confirmed === 0) break;

@@ -1,5 +1,5 @@
-import { StoreError } from "../../errors.js";
 import { isDevicePublicKey } from "../../signing/device-signature.js";
+import { UnknownDeviceError } from "../../stores/postgres/index.js";
 import { parseCommandArgs, stringFlag } from "../args.js";
 import { CliError, usageError } from "../cli-error.js";
 import { type Command, printLine } from "../command.js";
@@ -65,7 +65,7 @@ export const devicesCommand: Command = {
       try {
         return await store.setDeviceKey(deviceId, publicKey, register);
       } catch (error) {
-        if (error instanceof StoreError && / is unknown: /.test(error.message)) {
+        if (error instanceof UnknownDeviceError) {
           throw new CliError(
             `device ${JSON.stringify(deviceId)} is unknown: it is registered by its first reading, or pass --tenant and --site to register it now`,
             EXIT.notFound,

@@ -1,4 +1,4 @@
-import { type AnchorVerification, verifyAnchors } from "../../anchoring/index.js";
+import { type AnchoredBatch, type AnchorVerification, verifyAnchors } from "../../anchoring/index.js";
 import { type BatchVerification, verifyArchive } from "../../stores/postgres/index.js";
 import { booleanFlag, parseCommandArgs, stringFlag } from "../args.js";
 import { usageError } from "../cli-error.js";
@@ -117,8 +117,9 @@ export const verifyCommand: Command = {
       if (settings && solana) {
         const reader = solana.solanaReader({ rpcUrl: settings.rpcUrl, commitment: settings.commitment });
         if (!json) printLine(`checking anchors on ${rpcHost(settings.rpcUrl)}:`);
-        for await (const result of verifyAnchors(store, reader)) {
-          if (batchId !== undefined && result.batchId !== batchId) continue;
+        const ledger =
+          batchId === undefined ? store : { listAnchors: () => onlyBatch(store.listAnchors(), batchId) };
+        for await (const result of verifyAnchors(ledger, reader)) {
           anchors += 1;
           if (!result.ok) anchorFailure ??= result;
           printLine(json ? JSON.stringify({ anchor: result }) : describeAnchor(result));
@@ -213,4 +214,12 @@ async function verifyArchiveFolder(directory: string, json: boolean): Promise<nu
       `archive verification FAILED: ${report.results.filter((r) => !r.ok).length} of ${report.files} file(s)`,
     );
   return report.ok ? EXIT.ok : EXIT.verificationFailed;
+}
+
+/** The anchors of one batch: the others are not read back from the chain. */
+async function* onlyBatch(
+  anchors: AsyncIterable<AnchoredBatch>,
+  batchId: string,
+): AsyncGenerator<AnchoredBatch> {
+  for await (const anchored of anchors) if (anchored.batchId === batchId) yield anchored;
 }

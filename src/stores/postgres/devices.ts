@@ -4,6 +4,17 @@ import type { PgPoolLike, PgQueryable } from "./pg-types.js";
 import { SQL, statement } from "./sql.js";
 import { inTransaction } from "./transaction.js";
 
+/** `setDeviceKey` was given a device the database does not know, and no tenant and site to register it. */
+export class UnknownDeviceError extends StoreError {
+  /** @param deviceId - the device asked for */
+  constructor(readonly deviceId: string) {
+    super(
+      `device ${JSON.stringify(deviceId)} is unknown: it is registered by its first reading, or give its tenant and site to register it now`,
+    );
+    this.name = "UnknownDeviceError";
+  }
+}
+
 interface DeviceDelta {
   tenantId: string;
   siteId: string;
@@ -99,11 +110,7 @@ export async function setDeviceKey(
       await client.query(statement("set_device_key", SQL.setDeviceKey, [deviceId, publicKey]));
       return { deviceId, publicKey, previousKey: existing.public_key, created: false };
     }
-    if (register === undefined) {
-      throw new StoreError(
-        `device ${JSON.stringify(deviceId)} is unknown: it is registered by its first reading, or give its tenant and site to register it now`,
-      );
-    }
+    if (register === undefined) throw new UnknownDeviceError(deviceId);
     await client.query(
       statement("insert_device_with_key", SQL.insertDeviceWithKey, [
         deviceId,

@@ -24,7 +24,7 @@ export {
 } from "./archive-verify.js";
 export { type CreateDatabaseOptions, createDatabase } from "./create-database.js";
 export { describeConnection, type PostgresConnectionTarget } from "./describe-connection.js";
-export type { DeviceKeyChange, DeviceRegistration } from "./devices.js";
+export { type DeviceKeyChange, type DeviceRegistration, UnknownDeviceError } from "./devices.js";
 export { MigrationError, sqlState } from "./errors.js";
 export {
   defaultMigrationsDirectory,

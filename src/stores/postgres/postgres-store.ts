@@ -36,7 +36,13 @@ import {
 } from "./archive.js";
 import * as batches from "./batches.js";
 import { listDeadLetters } from "./dead-letters.js";
-import { type DeviceKeyChange, type DeviceRegistration, loadDeviceKeys, setDeviceKey } from "./devices.js";
+import {
+  type DeviceKeyChange,
+  type DeviceRegistration,
+  loadDeviceKeys,
+  setDeviceKey,
+  type UnknownDeviceError,
+} from "./devices.js";
 import { type MigrationError, toStoreError } from "./errors.js";
 import { type MessageWriter, messageWriter } from "./message-writer.js";
 import { assertMigrated, type MigrateOptions, type MigrateResult, migrate } from "./migrations/index.js";
@@ -284,8 +290,8 @@ export class PostgresStore implements Store, AuditReader, AnchorLedger {
    * @param publicKey - base58 of the 32-byte key, or `null` to remove it
    * @param register - tenant and site, to create a device that has not sent a reading yet
    * @returns the key before and after
-   * @throws `InvalidOptionError` when the key is not base58 of 32 bytes; `StoreError` when
-   * the device is unknown and `register` is not given, or the database fails
+   * @throws `InvalidOptionError` when the key is not base58 of 32 bytes; {@link UnknownDeviceError}
+   * when the device is unknown and `register` is not given; `StoreError` when the database fails
    * @example
    * ```ts
    * await store.setDeviceKey("SENSOR_001", "FVen3X669xLzsi6N2V91DoiyzHzg1uAgqiT8jZ9nS96Z");
