@@ -80,8 +80,6 @@ export interface ResolvedDecoderOptions {
   readonly generateMessageId: (receivedAt: Date) => string;
 }
 
-const optionalFunction = functionOption;
-
 /**
  * Validates decoder options and applies their defaults.
  *
@@ -98,13 +96,13 @@ export function resolveDecoderOptions(options: DecoderOptions): ResolvedDecoderO
     options.maxPayloadBytes,
     DEFAULT_MAX_PAYLOAD_BYTES,
   );
-  const hash = optionalFunction("hashCanonicalJson", options.hashCanonicalJson);
+  const hash = functionOption("hashCanonicalJson", options.hashCanonicalJson);
   return {
     topicPattern: parseTopicPattern(options.topic ?? DEFAULT_TOPIC_PATTERN),
     maxPayloadBytes,
-    validate: optionalFunction("validate", options.validate),
-    canonicalJson: optionalFunction("canonicalJson", options.canonicalJson) ?? canonicalJson,
+    validate: functionOption("validate", options.validate),
+    canonicalJson: functionOption("canonicalJson", options.canonicalJson) ?? canonicalJson,
     hashCanonicalJson: hash ?? ((canonical) => hashCanonicalJson(canonical)),
-    generateMessageId: optionalFunction("generateMessageId", options.generateMessageId) ?? messageIdAt,
+    generateMessageId: functionOption("generateMessageId", options.generateMessageId) ?? messageIdAt,
   };
 }

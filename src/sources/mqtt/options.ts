@@ -180,10 +180,6 @@ export function defaultClientId(host: string = hostname()): string {
   return `veep-bridge-${host.replace(/[^A-Za-z0-9_-]/g, "-")}`;
 }
 
-function integerIn(option: string, value: number | undefined, min: number, max: number): void {
-  integerOption(option, value, undefined, { min, max });
-}
-
 /**
  * Checks an MQTT subscription filter: non-empty, `#` only as the last whole level, `+` only as a whole level.
  *
@@ -282,32 +278,47 @@ export function resolveMqttSourceOptions(options: MqttSourceOptions = {}): Resol
   if (group !== undefined && (typeof group !== "string" || group === "" || /[/+#]/.test(group))) {
     throw new InvalidOptionError("sharedGroup", "expected a non-empty name without `/`, `+` or `#`");
   }
-  const keepaliveSeconds = options.keepaliveSeconds ?? 30;
-  integerIn("keepaliveSeconds", keepaliveSeconds, 0, 65_535);
-  const reconnectMinDelayMs = options.reconnect?.minDelayMs ?? 1000;
-  integerIn("reconnect.minDelayMs", reconnectMinDelayMs, 1, 3_600_000);
-  const reconnectMaxDelayMs = options.reconnect?.maxDelayMs ?? Math.max(30_000, reconnectMinDelayMs);
-  integerIn("reconnect.maxDelayMs", reconnectMaxDelayMs, reconnectMinDelayMs, 3_600_000);
-  const connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
-  integerIn("connectTimeoutMs", connectTimeoutMs, 1, 3_600_000);
+  const keepaliveSeconds = integerOption("keepaliveSeconds", options.keepaliveSeconds, 30, {
+    min: 0,
+    max: 65_535,
+  });
+  const reconnectMinDelayMs = integerOption("reconnect.minDelayMs", options.reconnect?.minDelayMs, 1000, {
+    min: 1,
+    max: 3_600_000,
+  });
+  const reconnectMaxDelayMs = integerOption(
+    "reconnect.maxDelayMs",
+    options.reconnect?.maxDelayMs,
+    Math.max(30_000, reconnectMinDelayMs),
+    { min: reconnectMinDelayMs, max: 3_600_000 },
+  );
+  const connectTimeoutMs = integerOption("connectTimeoutMs", options.connectTimeoutMs, 30_000, {
+    min: 1,
+    max: 3_600_000,
+  });
   if (options.receiveMaximum !== undefined && protocolVersion === 4) {
     throw new InvalidOptionError(
       "receiveMaximum",
       'is an MQTT 5 setting: set protocolVersion to 5 or "auto"',
     );
   }
-  const receiveMaximum = options.receiveMaximum ?? 4000;
-  integerIn("receiveMaximum", receiveMaximum, 1, 65_535);
+  const receiveMaximum = integerOption("receiveMaximum", options.receiveMaximum, 4000, {
+    min: 1,
+    max: 65_535,
+  });
   if (options.sessionExpirySeconds !== undefined && protocolVersion === 4) {
     throw new InvalidOptionError(
       "sessionExpirySeconds",
       'is an MQTT 5 setting: set protocolVersion to 5 or "auto"',
     );
   }
-  const sessionExpirySeconds = options.sessionExpirySeconds ?? (clean ? 0 : SESSION_NEVER_EXPIRES);
-  integerIn("sessionExpirySeconds", sessionExpirySeconds, 0, SESSION_NEVER_EXPIRES);
-  const maxInFlight = options.maxInFlight ?? 20;
-  integerIn("maxInFlight", maxInFlight, 1, 65_535);
+  const sessionExpirySeconds = integerOption(
+    "sessionExpirySeconds",
+    options.sessionExpirySeconds,
+    clean ? 0 : SESSION_NEVER_EXPIRES,
+    { min: 0, max: SESSION_NEVER_EXPIRES },
+  );
+  const maxInFlight = integerOption("maxInFlight", options.maxInFlight, 20, { min: 1, max: 65_535 });
   const tls = options.tls;
   if (tls?.rejectUnauthorized !== undefined && typeof tls.rejectUnauthorized !== "boolean") {
     throw new InvalidOptionError("tls.rejectUnauthorized", "expected a boolean");
