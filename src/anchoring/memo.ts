@@ -130,7 +130,7 @@ export function aggregateLeaf(fields: AnchorMemoFields): string {
  * leaf, folded with the audit path, gives the memo's root with the memo's batch count. Returns the
  * mismatch in words, or `null` when it holds.
  */
-export function aggregateMismatch(
+function aggregateMismatch(
   memo: AggregateMemoFields,
   expected: AnchorMemoFields,
   aggregation: AnchorAggregation | null,

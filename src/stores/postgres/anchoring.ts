@@ -16,7 +16,7 @@ const BATCH_COLUMNS =
   "b.batch_id, b.batch_hash, b.message_count, b.start_timestamp, b.end_timestamp, b.status";
 
 /** Statement texts of the anchoring lifecycle (migration 010). */
-export const ANCHOR_SQL = {
+const ANCHOR_SQL = {
   /** Leases up to $2 due batches to $1 for $3 ms; a row another worker is claiming is skipped. */
   claim: `WITH due AS (
   SELECT batch_id FROM batches

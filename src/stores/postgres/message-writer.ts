@@ -24,7 +24,7 @@ const COPY_COLUMNS =
  * the row count (multi-row VALUES would hit the 65,535-parameter limit). Works with any driver
  * that speaks the {@link PgPoolClientLike} subset.
  */
-export const unnestWriter: MessageWriter = async (client, batchId, leaves, meanwhile) => {
+const unnestWriter: MessageWriter = async (client, batchId, leaves, meanwhile) => {
   const n = leaves.length;
   const ids = new Array<string>(n);
   const devices = new Array<string>(n);
@@ -120,7 +120,7 @@ const SMALL_COMMIT_ROWS = 32;
  * COPY, and the append is redone after looking duplicates up. Needs a node-postgres client
  * (pg-copy-streams).
  */
-export const copyWriter: MessageWriter = (client, batchId, leaves, meanwhile) =>
+const copyWriter: MessageWriter = (client, batchId, leaves, meanwhile) =>
   leaves.length < SMALL_COMMIT_ROWS
     ? unnestWriter(client, batchId, leaves, meanwhile)
     : copyInto(client, "messages", batchId, leaves, meanwhile);

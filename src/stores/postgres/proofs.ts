@@ -5,7 +5,7 @@ import type { JsonValue } from "../../message/types.js";
 import type { BatchStatus, MessageProof } from "../store.js";
 import type { PgQueryable } from "./pg-types.js";
 import { statement } from "./sql.js";
-import { storedSignatureProblem } from "./stored-signature.js";
+import { LATEST_SIGNATURE_CHECK, storedSignatureProblem } from "./stored-signature.js";
 import { isUuid } from "./uuid.js";
 
 const MESSAGE_WITH_LEAVES = `SELECT m.message_id, m.batch_id, m.leaf_index, m.message_hash, m.raw_data::text AS raw_data,
@@ -19,11 +19,7 @@ CROSS JOIN LATERAL (
   FROM messages x WHERE x.batch_id = m.batch_id
     AND x.received_at >= b.start_timestamp AND x.received_at <= b.end_timestamp
 ) l
-LEFT JOIN LATERAL (
-  SELECT sv.is_valid, sv.public_key FROM signature_verifications sv
-  WHERE sv.message_id = m.message_id AND sv.verified_at >= m.received_at - INTERVAL '1 day'
-  ORDER BY sv.verified_at DESC LIMIT 1
-) v ON true
+${LATEST_SIGNATURE_CHECK}
 WHERE m.message_id = $1`;
 
 /** The same, for an id that carries its time (UUID version 7): only the partition of [$2, $3) is read. */

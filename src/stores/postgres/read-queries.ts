@@ -12,6 +12,7 @@ import { messageIdTime } from "../../message/message-id.js";
 import type { JsonObject } from "../../message/types.js";
 import { integerOption } from "../../validation.js";
 import type { BatchRecord, BatchStatus } from "../store.js";
+import { type BatchRow, batchRecord } from "./batches.js";
 import type { PgQueryable } from "./pg-types.js";
 import { statement } from "./sql.js";
 import { isUuid } from "./uuid.js";
@@ -276,15 +277,7 @@ export async function getBatchDetails(db: PgQueryable, batchId: string): Promise
   const { rows } = await db.query<Row>(statement("q51_batch_details", READ_QUERIES.batchDetails, [batchId]));
   const r = rows[0];
   if (!r) return null;
-  return {
-    batchId: r.batch_id as string,
-    batchHash: r.batch_hash as string,
-    messageCount: r.message_count as number,
-    startTimestamp: r.start_timestamp as Date,
-    endTimestamp: r.end_timestamp as Date,
-    status: r.status as BatchStatus,
-    actualMessageCount: r.actual_message_count as number,
-  };
+  return { ...batchRecord(r as unknown as BatchRow), actualMessageCount: r.actual_message_count as number };
 }
 
 /** A page of a batch's messages, oldest first (then by leaf position). */
@@ -416,15 +409,7 @@ export async function getRecentBatches(
       sql: READ_QUERIES.recentBatches,
       params: [],
       defaultLimit: 20,
-      item: (r) => ({
-        batchId: r.batch_id as string,
-        batchHash: r.batch_hash as string,
-        messageCount: r.message_count as number,
-        startTimestamp: r.start_timestamp as Date,
-        endTimestamp: r.end_timestamp as Date,
-        status: r.status as BatchStatus,
-        createdAt: r.created_at as Date,
-      }),
+      item: (r) => ({ ...batchRecord(r as unknown as BatchRow), createdAt: r.created_at as Date }),
       keys: ["created_at_text", "batch_id_text"],
     },
     options,

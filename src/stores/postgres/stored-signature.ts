@@ -7,6 +7,17 @@ import {
   verifySignedBytes,
 } from "../../signing/device-signature.js";
 
+/**
+ * SQL joining a message `m` to its latest signature check `v` (`v.is_valid`, `v.public_key`; both
+ * null without one). A check is written in the append that stores the message, so it is searched
+ * from a day before `m.received_at` on, which keeps the look-up in the partitions of its time.
+ */
+export const LATEST_SIGNATURE_CHECK = `LEFT JOIN LATERAL (
+  SELECT sv.is_valid, sv.public_key FROM signature_verifications sv
+  WHERE sv.message_id = m.message_id AND sv.verified_at >= m.received_at - INTERVAL '1 day'
+  ORDER BY sv.verified_at DESC LIMIT 1
+) v ON true`;
+
 /** Device keys met during one verification, as key objects (`null`: not a valid key). */
 export type KeyCache = Map<string, KeyObject | null>;
 

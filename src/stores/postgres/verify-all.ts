@@ -3,7 +3,7 @@ import type { Hasher } from "../../hashing/types.js";
 import type { BatchStatus } from "../store.js";
 import type { PgPoolLike, PgQueryResult } from "./pg-types.js";
 import { rehash, type VerificationFailureReason } from "./proofs.js";
-import { type KeyCache, storedSignatureProblem } from "./stored-signature.js";
+import { type KeyCache, LATEST_SIGNATURE_CHECK, storedSignatureProblem } from "./stored-signature.js";
 import { checkOut } from "./transaction.js";
 import { storeTypes } from "./type-parsers.js";
 
@@ -112,11 +112,7 @@ SELECT b.batch_id, b.batch_hash, b.message_count, b.status, b.pruned_at, b.archi
        m.message_id, m.leaf_index, m.message_hash, m.raw_data::text AS raw_data,
        m.device_signature, v.is_valid, v.public_key
 FROM batches b LEFT JOIN messages m ON m.batch_id = b.batch_id AND b.pruned_at IS NULL
-LEFT JOIN LATERAL (
-  SELECT sv.is_valid, sv.public_key FROM signature_verifications sv
-  WHERE sv.message_id = m.message_id AND sv.verified_at >= m.received_at - INTERVAL '1 day'
-  ORDER BY sv.verified_at DESC LIMIT 1
-) v ON true`;
+${LATEST_SIGNATURE_CHECK}`;
 
 const CURSOR_QUERY = `${CURSOR_SELECT}
 ORDER BY b.batch_id, m.leaf_index`;
