@@ -70,23 +70,26 @@ function envInteger(env: Env, name: string): number | undefined {
   return Number(value);
 }
 
-function envPort(env: Env, name: string): number | undefined {
-  const value = env[name];
-  if (value === undefined || value === "") return undefined;
-  const port = Number(value);
-  if (!/^\d+$/.test(value.trim()) || port > 65_535) {
-    throw new CliError(`${name} must be a TCP port (0–65535), got "${value}"`, EXIT.unavailable);
-  }
-  return port;
-}
+/** Makes the error for a setting that is not what it should be (`expected`). */
+type Invalid = (expected: string, value: string) => Error;
 
-function portFlag(name: string, value: string | undefined): number | undefined {
+/** An environment variable's error: exit 3 (a setting the service cannot run with). */
+const invalidEnv =
+  (name: string): Invalid =>
+  (expected, value) =>
+    new CliError(`${name} must be ${expected}, got "${value}"`, EXIT.unavailable);
+
+/** A flag's error: a usage error of `run`. */
+const invalidFlag =
+  (name: string): Invalid =>
+  (expected, value) =>
+    usageError(`${name} expects ${expected}, got "${value}"`, "run");
+
+function port(value: string | undefined, invalid: Invalid): number | undefined {
   if (value === undefined) return undefined;
-  const port = Number(value);
-  if (!/^\d+$/.test(value.trim()) || port > 65_535) {
-    throw usageError(`${name} expects a TCP port (0–65535), got "${value}"`, "run");
-  }
-  return port;
+  const number = Number(value);
+  if (!/^\d+$/.test(value.trim()) || number > 65_535) throw invalid("a TCP port (0–65535)", value);
+  return number;
 }
 
 function defined<T extends object>(entries: T): Partial<T> {
@@ -106,7 +109,7 @@ function fromEnv(env: Env): ConfigFile {
     }),
     ...defined({
       topic: env.VEEP_TOPIC || undefined,
-      signatures: envSignatures(env, "VEEP_SIGNATURES"),
+      signatures: signaturePolicy(env.VEEP_SIGNATURES || undefined, invalidEnv("VEEP_SIGNATURES")),
     }),
     batch: defined({
       maxMessages: envInteger(env, "VEEP_BATCH_MAX_MESSAGES"),
@@ -119,7 +122,7 @@ function fromEnv(env: Env): ConfigFile {
       ),
     }),
     metrics: defined({
-      port: envPort(env, "VEEP_METRICS_PORT"),
+      port: port(env.VEEP_METRICS_PORT || undefined, invalidEnv("VEEP_METRICS_PORT")),
       host: env.VEEP_METRICS_HOST || undefined,
     }),
   };
@@ -137,19 +140,9 @@ function partitionInterval(
   return { partitions: { interval: value as PartitionInterval } };
 }
 
-function envSignatures(env: Env, name: string): SignaturePolicy | undefined {
-  const value = env[name];
-  if (value === undefined || value === "") return undefined;
-  if (!isSignaturePolicy(value)) {
-    throw new CliError(`${name} must be reject, store or off, got "${value}"`, EXIT.unavailable);
-  }
-  return value;
-}
-
-function signaturesFlag(value: string | undefined): SignaturePolicy | undefined {
+function signaturePolicy(value: string | undefined, invalid: Invalid): SignaturePolicy | undefined {
   if (value === undefined) return undefined;
-  if (!isSignaturePolicy(value))
-    throw usageError(`--signatures expects reject, store or off, got "${value}"`, "run");
+  if (!isSignaturePolicy(value)) throw invalid("reject, store or off", value);
   return value;
 }
 
@@ -162,7 +155,7 @@ function fromFlags(values: FlagValues): ConfigFile {
       ),
       databaseUrl: flag("database-url"),
       topic: flag("topic"),
-      signatures: signaturesFlag(flag("signatures")),
+      signatures: signaturePolicy(flag("signatures"), invalidFlag("--signatures")),
     }),
     mqtt: defined({
       url: flag("mqtt-url"),
@@ -176,7 +169,10 @@ function fromFlags(values: FlagValues): ConfigFile {
       maxAgeMs: durationFlag("run", "--batch-max-age", flag("batch-max-age")),
       maxBytes: positiveIntegerFlag("run", "--batch-max-bytes", flag("batch-max-bytes")),
     }),
-    metrics: defined({ port: portFlag("--metrics-port", flag("metrics-port")), host: flag("metrics-host") }),
+    metrics: defined({
+      port: port(flag("metrics-port"), invalidFlag("--metrics-port")),
+      host: flag("metrics-host"),
+    }),
     ...(booleanFlag(values, "skip-migrate") ? { migrate: false } : {}),
     ...(booleanFlag(values, "seal-on-exit") ? { sealOnExit: true } : {}),
   };

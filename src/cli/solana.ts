@@ -106,6 +106,14 @@ export function loadSolana(): Promise<typeof SolanaModule> {
   );
 }
 
+/** The Solana anchor paying from the keypair file of `settings` (loaded as {@link loadSolana} does). */
+export async function feePayerAnchor(
+  settings: SolanaSettings & { readonly keypairPath: string },
+): Promise<SolanaModule.SolanaAnchor> {
+  const { keypairPath, rpcUrl, commitment } = settings;
+  return (await loadSolana()).solanaAnchor({ keypairPath, rpcUrl, commitment });
+}
+
 /** The host of a URL (what the CLI prints of an RPC URL: an API key in its path or query stays out). */
 export function rpcHost(url: string): string {
   try {

@@ -10,7 +10,7 @@ import {
   AGGREGATE_FLAGS,
   AGGREGATE_HELP,
   aggregationSettings,
-  loadSolana,
+  feePayerAnchor,
   rpcHost,
   SOLANA_FLAGS,
   SOLANA_HELP,
@@ -86,12 +86,7 @@ export const anchorCommand: Command = {
     const batchLimit =
       positiveIntegerFlag("anchor", "--batch-limit", stringFlag(values, "batch-limit")) ?? 20;
     const aggregate = aggregationSettings("anchor", values, process.env, watch ? 60_000 : 0);
-    const solana = await loadSolana();
-    const anchor = solana.solanaAnchor({
-      keypairPath: settings.keypairPath,
-      rpcUrl: settings.rpcUrl,
-      commitment: settings.commitment,
-    });
+    const anchor = await feePayerAnchor({ ...settings, keypairPath: settings.keypairPath });
     const stop = new AbortController();
     if (watch) void waitForShutdownSignal(() => process.exit(EXIT.interrupted)).then(() => stop.abort());
     const failedBatches = new Set<string>();

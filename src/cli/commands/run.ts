@@ -14,7 +14,7 @@ import {
   AGGREGATE_FLAGS,
   AGGREGATE_HELP,
   aggregationSettings,
-  loadSolana,
+  feePayerAnchor,
   rpcHost,
   SOLANA_FLAGS,
   SOLANA_HELP,
@@ -100,13 +100,7 @@ export const runCommand: Command = {
     if (solana && !solana.keypairPath)
       throw usageError("--anchor needs the fee payer: --keypair FILE or SOLANA_KEYPAIR", "run");
     const aggregate = solana ? aggregationSettings("run", values, process.env, 60_000) : undefined;
-    const anchor = solana
-      ? (await loadSolana()).solanaAnchor({
-          keypairPath: solana.keypairPath!,
-          rpcUrl: solana.rpcUrl,
-          commitment: solana.commitment,
-        })
-      : undefined;
+    const anchor = solana ? await feePayerAnchor({ ...solana, keypairPath: solana.keypairPath! }) : undefined;
     tuneHeap();
     const database = databaseTarget(config.postgres);
     const broker = brokerTarget(config.mqtt.url ?? "mqtt://localhost:1883");
