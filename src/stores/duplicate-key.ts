@@ -13,9 +13,19 @@ export function duplicateKey(messageHash: string, deviceId: string): string {
   return `${messageHash}:${deviceId}`;
 }
 
-/** Lowercase hex SHA-256 of a refused payload's raw bytes (what identifies it among dead letters). */
+const payloadHashes = new WeakMap<Uint8Array, string>();
+
+/**
+ * Lowercase hex SHA-256 of a refused payload's raw bytes (what identifies it among dead letters).
+ * Computed once per payload: the bridge keys the rejection by it, and the store again when it records it.
+ */
 export function payloadHash(payload: Uint8Array): string {
-  return createHash("sha256").update(payload).digest("hex");
+  let hash = payloadHashes.get(payload);
+  if (hash === undefined) {
+    hash = createHash("sha256").update(payload).digest("hex");
+    payloadHashes.set(payload, hash);
+  }
+  return hash;
 }
 
 /**
@@ -23,10 +33,9 @@ export function payloadHash(payload: Uint8Array): string {
  * bytes and come from the same device (from the same topic, when the topic did not match the pattern).
  *
  * @param rejection - the refused payload
- * @param hash - its {@link payloadHash}, when already computed
  */
-export function deadLetterKey(rejection: Rejection, hash: string = payloadHash(rejection.payload)): string {
+export function deadLetterKey(rejection: Rejection): string {
   const origin =
     rejection.deviceId === undefined ? `topic:${rejection.topic}` : `device:${rejection.deviceId}`;
-  return `dead:${hash}:${origin}`;
+  return `dead:${payloadHash(rejection.payload)}:${origin}`;
 }
