@@ -192,6 +192,15 @@ function batchValues(plan: BatchAppendPlan): unknown[] {
   return [plan.batchId, plan.batchHash, plan.messageCount, plan.startTimestamp, plan.endTimestamp];
 }
 
+/** The parameters of `SQL.insertBatch`: the devices, then the new batch row with its owner. */
+function insertBatchValues(
+  request: AppendRequest,
+  plan: BatchAppendPlan,
+  readings: readonly Reading[],
+): unknown[] {
+  return [...deviceValues(readings), ...batchValues(plan), sealing(request, plan), request.owner ?? null];
+}
+
 /** `true` when the request asks for the batch to be sealed once it holds `plan.messageCount` leaves. */
 function sealing(request: AppendRequest, plan: BatchAppendPlan): boolean {
   const { sealAt } = request;
@@ -215,12 +224,7 @@ async function writeReadings(ctx: AppendContext, readings: readonly Reading[]): 
   } else {
     const created = checkedPlan(ctx, readings);
     plan = created;
-    const values = [
-      ...deviceValues(readings),
-      ...batchValues(created),
-      sealing(ctx.request, created),
-      ctx.request.owner ?? null,
-    ];
+    const values = insertBatchValues(ctx.request, created, readings);
     await rowStage(ctx, () => client.query(statement("insert_batch", SQL.insertBatch, values)));
   }
   let planError: unknown;
@@ -365,8 +369,8 @@ async function checkEarlierPartitions(
  * The first attempt, for the common case (no reading stored yet, the bridge's view of the batch
  * current): the batch row is created, or advanced from the count the plan starts at, together with
  * the devices in one statement, the earlier partitions are searched for copies, then the messages
-go in and the devices' per-minute counts are added: six round trips with BEGIN and COMMIT (seven
-when the messages go in by COPY; one more each for signature checks and dead letters, if any).
+ * go in and the devices' per-minute counts are added: six round trips with BEGIN and COMMIT (seven
+ * when the messages go in by COPY; one more each for signature checks and dead letters, if any).
  * A batch row that already exists (23505) or has another count (no row updated) means the plan was
  * stale; a redelivery makes the message insert fail (23505): either way the append is retried with
  * the batch row locked and the stored readings looked up.
@@ -386,7 +390,7 @@ async function appendOptimistic(ctx: Omit<AppendContext, "batch">): Promise<Appe
     }
     const seal = sealing(request, laidOut);
     if (laidOut.createsBatch) {
-      const values = [...deviceValues(readings), ...batchValues(laidOut), seal, request.owner ?? null];
+      const values = insertBatchValues(request, laidOut, readings);
       await rowStage(ctx, () => client.query(statement("insert_batch", SQL.insertBatch, values)));
     } else {
       const from = laidOut.leaves[0]!.leafIndex;
