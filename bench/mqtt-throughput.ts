@@ -12,7 +12,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { type AddressInfo, createServer, connect as netConnect } from "node:net";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectAsync, type MqttClient } from "mqtt";
@@ -20,6 +20,7 @@ import pg from "pg";
 import { createBridge } from "../src/index.js";
 import { mqttSource } from "../src/sources/mqtt/index.js";
 import { postgresStore } from "../src/stores/postgres/index.js";
+import { freePort, sleep, waitForPort } from "./support/net.js";
 
 const MESSAGES = Number(process.argv[2] ?? 10_000);
 const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -32,32 +33,6 @@ interface Broker {
   /** Keep at most this many messages queued for the bridge (a broker that drops beyond a queue limit). */
   readonly maxQueued?: number;
   stop(): Promise<void>;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = netConnect(port, "127.0.0.1");
-      s.once("connect", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once("error", () => resolve(false));
-    });
-    if (open) return;
-    await sleep(50);
-  }
-  throw new Error(`port ${port} did not open`);
 }
 
 async function aedes(): Promise<Broker> {
