@@ -3,13 +3,13 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectAsync } from "mqtt";
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { OpenBatch } from "../../src/bridge/open-batch.js";
 import { rewriteReadingConsistently } from "../../src/cli/tamper.js";
 import { postgresStore } from "../../src/stores/postgres/index.js";
 import { makeReadings } from "../../src/testing/index.js";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { createTestDatabase, queryRows, type TestDatabase } from "../support/database.js";
 import { type LiteSvmRpc, startLiteSvmRpc } from "../support/litesvm-rpc.js";
 import { checkWithPython } from "../support/python.js";
 import { forgetSession } from "./support/mqtt-session.js";
@@ -47,15 +47,8 @@ describe("veep-bridge anchor, verify --anchors, proof and verify-proof --memo (L
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function query<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      return (await client.query<T>(sql, params)).rows;
-    } finally {
-      await client.end();
-    }
-  }
+  const query = <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> =>
+    queryRows<T>(db.url, sql, params);
 
   it("anchor sends one memo transaction per sealed batch and confirms it; the key never appears", async () => {
     const result = await runCli(["anchor"], env);
@@ -256,15 +249,8 @@ describe("veep-bridge anchor --aggregate: one transaction for several batches (L
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function query<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      return (await client.query<T>(sql, params)).rows;
-    } finally {
-      await client.end();
-    }
-  }
+  const query = <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> =>
+    queryRows<T>(db.url, sql, params);
 
   async function proofOf(batchId: string, leaf: number): Promise<{ file: string; memo: string }> {
     const rows = await query<{ message_id: string }>(

@@ -3,9 +3,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectAsync } from "mqtt";
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { createTestDatabase, queryRows, type TestDatabase } from "../support/database.js";
 import { forgetSession } from "./support/mqtt-session.js";
 import { cleanEnv, runCli, start, TSX } from "./support/process.js";
 
@@ -35,15 +35,8 @@ describe("veep-bridge against PostgreSQL", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function query<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      return (await client.query<T>(sql, params)).rows;
-    } finally {
-      await client.end();
-    }
-  }
+  const query = <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> =>
+    queryRows<T>(db.url, sql, params);
 
   it("migrate --seed applies the migrations and the sample devices; a second run is a no-op", async () => {
     const first = await runCli(["migrate", "--seed"], env);

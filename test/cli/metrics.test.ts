@@ -8,7 +8,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startEmbeddedBroker } from "../../src/cli/embedded-broker.js";
 import { mosquittoTarget } from "../mqtt/support/brokers.js";
-import { createTestDatabase } from "../support/database.js";
+import { createTestDatabase, queryRows } from "../support/database.js";
 import { forgetSession } from "./support/mqtt-session.js";
 import { cleanEnv, type Running, runCli, start } from "./support/process.js";
 
@@ -62,15 +62,7 @@ async function readyz(base: string): Promise<{ status: number; body: Record<stri
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-async function query<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const query = queryRows;
 
 describe("veep-bridge run with a metrics endpoint", () => {
   let dir: string;

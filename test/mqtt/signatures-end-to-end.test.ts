@@ -1,4 +1,4 @@
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { merkleRootHex } from "../../src/adapter.js";
 import { deviceKeyPair, signPayload } from "../../src/device-signing.js";
@@ -7,7 +7,7 @@ import { mqttSource } from "../../src/sources/mqtt/index.js";
 import { postgresStore } from "../../src/stores/postgres/index.js";
 import { canonicalJson, messageHash } from "../../src/verify.js";
 import { cleanEnv, runCli } from "../cli/support/process.js";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { createTestDatabase, queryRows, type TestDatabase } from "../support/database.js";
 import type { TestBroker } from "./support/brokers.js";
 import { publisher, sleep, uniqueId } from "./support/collect.js";
 import { waitForCount } from "./support/pipeline.js";
@@ -29,15 +29,8 @@ describe.each(brokerTargets())("signed readings, MQTT → PostgreSQL → verify,
     await broker?.stop();
   });
 
-  async function query<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      return (await client.query<T>(sql, params)).rows;
-    } finally {
-      await client.end();
-    }
-  }
+  const query = <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> =>
+    queryRows<T>(db.url, sql, params);
 
   it("a signed device, an unsigned one, a forged signature and a rotated key; verify re-checks, and catches a consistent rewrite", async () => {
     const tenant = uniqueId("sig");

@@ -4,20 +4,12 @@ import { createBridge, type RejectedEvent, type StoredEvent } from "../../src/in
 import { memorySource } from "../../src/memory.js";
 import { postgresStore } from "../../src/stores/postgres/index.js";
 import { waitFor } from "../../src/testing/index.js";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { createTestDatabase, queryRows, type TestDatabase } from "../support/database.js";
 import { expectHostileOutcome, hostileCases, interleave, neighbours } from "../support/hostile-input.js";
 
 const NEIGHBOURS = 40;
 
-async function query<T extends pg.QueryResultRow>(url: string, text: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const query = queryRows;
 
 /** A real pool that records the text of every statement its clients send (values are not text). */
 function recordingPool(url: string): { pool: pg.Pool; texts: string[] } {

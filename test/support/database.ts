@@ -43,3 +43,18 @@ export async function createTestDatabase(prefix = "vb"): Promise<TestDatabase> {
     },
   };
 }
+
+/** Runs one statement on `url` over a connection of its own; resolves with its rows. */
+export async function queryRows<T extends pg.QueryResultRow>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
