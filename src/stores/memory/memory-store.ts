@@ -169,6 +169,14 @@ export interface MemoryStore extends Store, AuditReader, AnchorLedger {
   loadDeviceKeys(): Promise<ReadonlyMap<string, string>>;
 }
 
+type MemoryBatch = MemoryStoreData["batches"] extends Map<string, infer B> ? B : never;
+
+/** A stored batch as a {@link BatchRecord}: without what only the memory store keeps of it. */
+function recordOf(batch: MemoryBatch): BatchRecord {
+  const { failureReason: _reason, owner: _owner, anchor: _anchor, ...record } = batch;
+  return record;
+}
+
 /**
  * Creates an in-memory {@link Store}.
  *
@@ -240,14 +248,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       const pending = [...data.batches.values()].filter((b) => b.status === "pending");
       const own = pending.find((b) => b.owner === owner);
       const claimed = own ?? pending.find((b) => b.owner === undefined);
-      if (claimed && owner !== undefined) data.batches.set(claimed.batchId, { ...claimed, owner });
-      for (const batch of claimed ? [claimed] : []) {
-        const ids = data.leavesByBatch.get(batch.batchId) ?? [];
-        const rows = ids.map((id) => data.messages.get(id)!);
-        const payloadBytes = rows.reduce((sum, row) => sum + row.reading.byteLength, 0);
-        return { ...batch, leaves: rows.map((row) => row.messageHash), payloadBytes };
-      }
-      return null;
+      if (!claimed) return null;
+      if (owner !== undefined) data.batches.set(claimed.batchId, { ...claimed, owner });
+      const ids = data.leavesByBatch.get(claimed.batchId) ?? [];
+      const rows = ids.map((id) => data.messages.get(id)!);
+      const payloadBytes = rows.reduce((sum, row) => sum + row.reading.byteLength, 0);
+      return { ...claimed, leaves: rows.map((row) => row.messageHash), payloadBytes };
     },
     async append(request: AppendRequest): Promise<AppendResult> {
       const sealed = (plan: { readonly messageCount: number }): boolean =>
@@ -344,8 +350,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         );
       }
       data.batches.set(request.batchId, { ...batch, status: "complete" });
-      const { failureReason: _reason, owner: _owner, anchor: _anchor, ...record } = batch;
-      return { ...record, status: "complete" };
+      return { ...recordOf(batch), status: "complete" };
     },
     async failBatch(batchId: string, reason: string) {
       const batch = data.batches.get(batchId);
@@ -355,8 +360,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     async getBatch(batchId: string) {
       const batch = data.batches.get(batchId);
       if (!batch) return null;
-      const { failureReason: _reason, owner: _owner, anchor: _anchor, ...record } = batch;
-      return record;
+      return recordOf(batch);
     },
     async getBatchLeaves(batchId: string) {
       return (data.leavesByBatch.get(batchId) ?? []).map((id) => {
@@ -397,8 +401,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         if (state?.lease && state.lease.owner !== owner && state.lease.until > now) continue;
         const anchor = { failures: 0, ...state, lease: { owner, until: now + leaseMs } };
         data.batches.set(batch.batchId, { ...batch, anchor });
-        const { failureReason: _r, owner: _o, anchor: _a, ...record } = batch;
-        work.push({ batch: record, attempts: attemptsOf(batch.batchId), failures: anchor.failures });
+        work.push({ batch: recordOf(batch), attempts: attemptsOf(batch.batchId), failures: anchor.failures });
       }
       return work;
     },
@@ -484,8 +487,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       for (const batch of [...data.batches.values()]) {
         const anchor = anchorOf(batch.batchId);
         if (anchor?.status !== "blockchain_confirmed") continue;
-        const { failureReason: _r, owner: _o, anchor: _a, ...record } = batch;
-        yield { ...anchor, batch: record };
+        yield { ...anchor, batch: recordOf(batch) };
       }
     },
     async close() {},
