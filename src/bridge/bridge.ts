@@ -58,7 +58,7 @@ export class BridgeImpl extends EventEmitter<BridgeEvents> implements Bridge {
       hasher,
       clock,
       events,
-      counters: { received: 0, stored: 0, duplicates: 0, rejected: 0, sealedBatches: 0 },
+      counters: { received: 0, redelivered: 0, stored: 0, duplicates: 0, rejected: 0, sealedBatches: 0 },
       queue: new SerialQueue(),
       signal: this.#abort.signal,
       retry: resolved.retry,

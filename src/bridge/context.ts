@@ -9,6 +9,7 @@ import type { SignatureGate } from "./signatures.js";
 /** Running totals behind the bridge's `stats()`. */
 export interface Counters {
   received: number;
+  redelivered: number;
   stored: number;
   duplicates: number;
   rejected: number;

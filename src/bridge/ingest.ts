@@ -44,6 +44,7 @@ export class Ingest {
   receive(message: SourceMessage): void {
     const { counters, events } = this.#context;
     counters.received++;
+    if (message.redelivered === true) counters.redelivered++;
     const bytes = message.payload.byteLength;
     if (events.listens("received")) {
       events.emit("received", {

@@ -32,6 +32,8 @@ export interface StopOptions {
 export interface BridgeStats {
   /** Messages received from the source. */
   readonly received: number;
+  /** Of those, the ones the transport flagged as redeliveries (MQTT DUP). */
+  readonly redelivered: number;
   /** Messages newly stored. */
   readonly stored: number;
   /** Redelivered copies recognised, in memory or by the store, and acknowledged without storing. */

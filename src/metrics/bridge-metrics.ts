@@ -144,7 +144,8 @@ function checkBuckets(option: string, buckets: readonly number[]): number[] {
 
 /**
  * Prometheus metrics of a bridge, registered in a prom-client registry: counters fed by the
- * bridge's events, gauges read from `bridge.stats()` when the registry is scraped, and histograms of
+ * bridge's events (received and redelivered messages read from `bridge.stats()`, so nothing is done
+ * per message), gauges read from `bridge.stats()` when the registry is scraped, and histograms of
  * commit duration and receipt→commit latency. Attach it before `bridge.start()` so the counters see
  * everything. The metric names (with the default prefix) are listed in docs/operations.md.
  *
@@ -189,7 +190,23 @@ export function bridgeMetrics(bridge: Bridge, options: BridgeMetricsOptions = {}
 
   const counter = (suffix: string, help: string, labelNames: readonly string[] = []) =>
     new Counter({ name: name(suffix), help, labelNames: [...constantNames, ...labelNames], registers });
-  const received = counter("readings_received_total", "Messages received from the source, good or bad.");
+  /** A counter read from the bridge's own count at scrape time (nothing to do per message). */
+  const countedByBridge = (suffix: string, help: string, read: () => number) =>
+    new Counter({
+      name: name(suffix),
+      help,
+      labelNames: constantNames,
+      registers,
+      collect() {
+        this.reset();
+        this.inc(constant, read());
+      },
+    });
+  countedByBridge(
+    "readings_received_total",
+    "Messages received from the source, good or bad.",
+    () => bridge.stats().received,
+  );
   const stored = counter("readings_stored_total", "Readings newly stored (committed).");
   const duplicates = counter(
     "readings_duplicate_total",
@@ -200,9 +217,10 @@ export function bridgeMetrics(bridge: Bridge, options: BridgeMetricsOptions = {}
     "Payloads rejected and recorded as dead letters, by reason.",
     ["reason"],
   );
-  const redeliveries = counter(
+  countedByBridge(
     "redeliveries_total",
     "Deliveries the transport flagged as redeliveries (MQTT DUP).",
+    () => bridge.stats().redelivered,
   );
   const sealed = counter("batches_sealed_total", "Batches sealed with their Merkle root, by reason.", [
     "reason",
@@ -277,7 +295,7 @@ export function bridgeMetrics(bridge: Bridge, options: BridgeMetricsOptions = {}
     registers,
   });
 
-  for (const plain of [received, stored, duplicates, redeliveries, failed]) plain.inc(constant, 0);
+  for (const plain of [stored, duplicates, failed]) plain.inc(constant, 0);
   for (const reason of REJECTION_REASONS) rejected.inc({ ...constant, reason }, 0);
   for (const reason of SEAL_REASONS) sealed.inc({ ...constant, reason }, 0);
   for (const operation of ["append", "seal"]) retries.inc({ ...constant, operation }, 0);
@@ -285,10 +303,6 @@ export function bridgeMetrics(bridge: Bridge, options: BridgeMetricsOptions = {}
   latency.zero(constant);
 
   const listeners: { [K in keyof BridgeEvents]?: BridgeEvents[K] } = {
-    received: (event) => {
-      received.inc(constant);
-      if (event.redelivered) redeliveries.inc(constant);
-    },
     stored: (event) => {
       if (event.stored > 0) stored.inc(constant, event.stored);
       if (event.duplicates > 0) duplicates.inc(constant, event.duplicates);

@@ -4,6 +4,7 @@ import type { BridgeStats } from "../../src/index.js";
 
 const stats: BridgeStats = {
   received: 1210,
+  redelivered: 0,
   stored: 1200,
   duplicates: 2,
   rejected: 8,
