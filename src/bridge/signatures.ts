@@ -122,9 +122,11 @@ export class SignatureGate {
    * Starts the check of one reading as it arrives, so that its Ed25519 verify runs on the thread
    * pool while earlier commits are written; {@link SignatureGate.check} takes the result.
    *
-   * @returns the verdict to come, or `undefined` if the check could not start (it is done at commit then)
+   * @returns the verdict to come, or `undefined` when no device has a key or the check could not
+   * start (it is done at commit then)
    */
   begin(reading: Reading): PendingVerdict | undefined {
+    if (this.#keys.size === 0) return undefined;
     try {
       return this.#verdict(reading);
     } catch {
