@@ -1,10 +1,9 @@
 import { inclusionProof, merkleRootHex, messageHash, verifyInclusion } from "../../hashing/index.js";
 import type { Hasher } from "../../hashing/types.js";
-import { messageIdTime } from "../../message/message-id.js";
 import type { JsonValue } from "../../message/types.js";
 import type { BatchStatus, MessageProof } from "../store.js";
+import { queryByMessageId } from "./by-message-id.js";
 import type { PgQueryable } from "./pg-types.js";
-import { statement } from "./sql.js";
 import { LATEST_SIGNATURE_CHECK, storedSignatureProblem } from "./stored-signature.js";
 import { isUuid } from "./uuid.js";
 
@@ -21,9 +20,6 @@ CROSS JOIN LATERAL (
 ) l
 ${LATEST_SIGNATURE_CHECK}
 WHERE m.message_id = $1`;
-
-/** The same, for an id that carries its time (UUID version 7): only the partition of [$2, $3) is read. */
-const MESSAGE_WITH_LEAVES_AT = `${MESSAGE_WITH_LEAVES} AND m.received_at >= $2 AND m.received_at < $3`;
 
 interface MessageWithLeavesRow {
   message_id: string;
@@ -95,22 +91,13 @@ export function rehash(rawData: string, hasher: Hasher): string | null {
 }
 
 async function loadMessage(db: PgQueryable, messageId: string): Promise<MessageWithLeavesRow | null> {
-  const at = messageIdTime(messageId);
-  const { rows } = await db.query<MessageWithLeavesRow>(
-    at === undefined
-      ? statement("message_with_leaves", MESSAGE_WITH_LEAVES, [messageId])
-      : statement("message_with_leaves_at", MESSAGE_WITH_LEAVES_AT, [
-          messageId,
-          new Date(at),
-          new Date(at + 1),
-        ]),
+  const rows = await queryByMessageId<MessageWithLeavesRow>(
+    db,
+    "message_with_leaves",
+    MESSAGE_WITH_LEAVES,
+    messageId,
   );
-  if (rows[0] !== undefined || at === undefined) return rows[0] ?? null;
-  // A version 7 id from elsewhere, whose time is not its received_at: look in every partition.
-  const { rows: anywhere } = await db.query<MessageWithLeavesRow>(
-    statement("message_with_leaves", MESSAGE_WITH_LEAVES, [messageId]),
-  );
-  return anywhere[0] ?? null;
+  return rows[0] ?? null;
 }
 
 function leavesAreContiguous(row: MessageWithLeavesRow): boolean {

@@ -8,11 +8,11 @@
  * milliseconds (`EXTRACT(EPOCH FROM NOW() - start_timestamp) * 1000`), not an interval.
  */
 import { InvalidOptionError } from "../../errors.js";
-import { messageIdTime } from "../../message/message-id.js";
 import type { JsonObject } from "../../message/types.js";
 import { integerOption } from "../../validation.js";
 import type { BatchRecord, BatchStatus } from "../store.js";
 import { type BatchRow, batchRecord } from "./batches.js";
+import { IN_ID_PARTITION, queryByMessageId } from "./by-message-id.js";
 import type { PgQueryable } from "./pg-types.js";
 import { statement } from "./sql.js";
 import { isUuid } from "./uuid.js";
@@ -172,6 +172,12 @@ async function readPage<T>(db: PgQueryable, query: PageQuery<T>, options: PageOp
   };
 }
 
+const MESSAGE_BATCH = `SELECT
+    m.message_id, m.message_hash, b.batch_id, b.batch_hash, b.status
+FROM messages m
+JOIN batches b ON m.batch_id = b.batch_id
+WHERE m.message_id = $1`;
+
 /** The read queries' SQL, by name (exported for the volume benchmark's plans). */
 export const READ_QUERIES = {
   /** A batch with the messages that reference it, counted in the partitions of its time span. */
@@ -200,17 +206,9 @@ WHERE m.batch_id = $1
   AND ($2::timestamptz IS NULL OR (m.received_at, m.leaf_index) > ($2::timestamptz, $3::int))
 ORDER BY m.received_at ASC, m.leaf_index ASC
 LIMIT $4`,
-  messageBatch: `SELECT
-    m.message_id, m.message_hash, b.batch_id, b.batch_hash, b.status
-FROM messages m
-JOIN batches b ON m.batch_id = b.batch_id
-WHERE m.message_id = $1`,
+  messageBatch: MESSAGE_BATCH,
   /** The same for an id that carries its time (UUID version 7): only the partition of [$2, $3). */
-  messageBatchAt: `SELECT
-    m.message_id, m.message_hash, b.batch_id, b.batch_hash, b.status
-FROM messages m
-JOIN batches b ON m.batch_id = b.batch_id
-WHERE m.message_id = $1 AND m.received_at >= $2 AND m.received_at < $3`,
+  messageBatchAt: `${MESSAGE_BATCH}${IN_ID_PARTITION}`,
   /**
    * Devices of tenant $1, most recently seen first (never seen first, as DESC sorts NULL), after
    * ($2, $3); $4 rows. Readings of the last 24 hours: the per-minute counts of the minutes wholly
@@ -311,19 +309,7 @@ export async function getBatchMessages(
 /** A message with its batch's hash and status, or `null`. */
 export async function getMessageBatch(db: PgQueryable, messageId: string): Promise<MessageBatch | null> {
   if (!isUuid(messageId)) return null;
-  const at = messageIdTime(messageId);
-  let { rows } =
-    at === undefined
-      ? await db.query<Row>(statement("q53_message_batch", READ_QUERIES.messageBatch, [messageId]))
-      : await db.query<Row>(
-          statement("q53_message_batch_at", READ_QUERIES.messageBatchAt, [
-            messageId,
-            new Date(at),
-            new Date(at + 1),
-          ]),
-        );
-  if (rows.length === 0 && at !== undefined)
-    ({ rows } = await db.query<Row>(statement("q53_message_batch", READ_QUERIES.messageBatch, [messageId])));
+  const rows = await queryByMessageId<Row>(db, "q53_message_batch", READ_QUERIES.messageBatch, messageId);
   const r = rows[0];
   if (!r) return null;
   return {
